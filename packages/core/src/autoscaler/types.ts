@@ -7,6 +7,16 @@ export interface MetricSample {
   readonly value: number;
   /** Replicas whose metric is known (HPA ignores not-yet-ready pods when scaling up). */
   readonly readyReplicas: number;
+  // The fields below are optional observations of the same period, for policies that model
+  // the load rather than react to one metric (Berth's). HPA reads only `value` and `readyReplicas`.
+  /** Requests that arrived per second over the last period. */
+  readonly arrivalRate?: number;
+  /** Mean service time (ms) of the requests served in the last period (absent when none finished). */
+  readonly meanServiceMs?: number;
+  /** Requests waiting (not yet in service) at the end of the period, across the lease's replicas. */
+  readonly queued?: number;
+  /** Requests one ready replica serves at once (batch slots); 1 when absent. */
+  readonly slotsPerReplica?: number;
 }
 
 export interface AutoscalerInput {
