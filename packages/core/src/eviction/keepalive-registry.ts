@@ -1,0 +1,24 @@
+// Keep-alive policies by name.
+import type { KeepAlivePolicy } from "./keepalive.js";
+import { MINUTE } from "./keepalive.js";
+import { BERTH_KEEPALIVE, berthKeepAlive } from "./keepalive-berth.js";
+import { fixed, UNTIL_NEEDED, untilNeeded } from "./keepalive-fixed.js";
+import { HYBRID_HISTOGRAM, hybridHistogram } from "./keepalive-hybrid.js";
+
+export const keepAlivePolicies: Readonly<Record<string, () => KeepAlivePolicy>> = {
+  "fixed-10m": () => fixed(10 * MINUTE),
+  "fixed-20m": () => fixed(20 * MINUTE),
+  [HYBRID_HISTOGRAM]: () => hybridHistogram(),
+  [BERTH_KEEPALIVE]: () => berthKeepAlive(),
+  [UNTIL_NEEDED]: () => untilNeeded(),
+};
+
+export const keepAlivePolicyNames = Object.keys(keepAlivePolicies);
+
+/** The keep-alive policy registered under `name`; `fixed-<n>m` works for any n. */
+export const keepAlivePolicy = (name: string): KeepAlivePolicy | undefined => {
+  const registered = keepAlivePolicies[name];
+  if (registered) return registered();
+  const m = /^fixed-(\d+(?:\.\d+)?)m$/.exec(name);
+  return m ? fixed(Number(m[1]) * MINUTE) : undefined;
+};

@@ -1,0 +1,63 @@
+// The policies the keep-alive experiment compares: a keep-alive policy (when warm models
+// expire on their own) paired with an eviction policy (who goes when memory is needed),
+// and whether an expired model is unloaded at once or kept warm until memory is needed.
+import type { EvictionPolicy } from "@berth/core/eviction/types";
+import type { KeepAlivePolicy } from "@berth/core/eviction/keepalive";
+import { MINUTE } from "@berth/core/eviction/keepalive";
+import { lru } from "@berth/core/eviction/lru";
+import { costAware } from "@berth/core/eviction/cost-aware";
+import { fixed, untilNeeded } from "@berth/core/eviction/keepalive-fixed";
+import { hybridHistogram } from "@berth/core/eviction/keepalive-hybrid";
+import { berthKeepAlive, defaultBerthKeepAliveOptions } from "@berth/core/eviction/keepalive-berth";
+
+export interface SimPolicy {
+  readonly name: string;
+  readonly keepAlive: KeepAlivePolicy;
+  readonly eviction: EvictionPolicy;
+  /** True: unload when the keep-alive window ends. False: an expired model stays warm until evicted. */
+  readonly unloadAtExpiry: boolean;
+  readonly describe: string;
+}
+
+export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
+  "fixed-10m": () => ({
+    name: "fixed-10m", keepAlive: fixed(10 * MINUTE), eviction: lru(), unloadAtExpiry: true,
+    describe: "warm 10 min after each use (AWS Lambda); LRU among idle models when memory is full",
+  }),
+  "fixed-20m": () => ({
+    name: "fixed-20m", keepAlive: fixed(20 * MINUTE), eviction: lru(), unloadAtExpiry: true,
+    describe: "warm 20 min after each use (Azure Functions); LRU among idle models when memory is full",
+  }),
+  hybrid: () => ({
+    name: "hybrid", keepAlive: hybridHistogram(), eviction: lru(), unloadAtExpiry: true,
+    describe: "Shahrad et al. ATC'20 hybrid histogram (pre-warm at p5, keep to p99, 4 h fallback); LRU when memory is full",
+  }),
+  lru: () => ({
+    name: "lru", keepAlive: untilNeeded(), eviction: lru(), unloadAtExpiry: false,
+    describe: "an LRU cache: warm until memory is needed, least recently used first",
+  }),
+  berth: () => ({
+    name: "berth", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
+    describe: "rent-or-buy keep-alive from each model's idle-gap history; cost-aware eviction when memory is full",
+  }),
+  "berth-warm": () => ({
+    name: "berth-warm", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: false,
+    describe: "Berth's lease expiry, but expired models stay warm until memory is needed; cost-aware eviction",
+  }),
+};
+
+export const simPolicyNames = Object.keys(simPolicies);
+
+/**
+ * A policy by name; `berth@<minutes>m` and `berth-warm@<minutes>m` set Berth's break-even
+ * time (how long holding a median model is worth one median reload), to trace its frontier.
+ */
+export const simPolicy = (name: string): SimPolicy | undefined => {
+  const registered = simPolicies[name];
+  if (registered) return registered();
+  const m = /^(berth|berth-warm)@(\d+(?:\.\d+)?)m$/.exec(name);
+  if (!m || !(Number(m[2]) > 0)) return undefined;
+  const base = simPolicies[m[1]]();
+  return { ...base, name, keepAlive: berthKeepAlive({ ...defaultBerthKeepAliveOptions, breakEven: Number(m[2]) * MINUTE }) };
+};
+export const defaultPolicyNames = ["fixed-10m", "fixed-20m", "hybrid", "lru", "berth", "berth-warm"];
