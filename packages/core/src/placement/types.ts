@@ -50,6 +50,12 @@ export interface ClusterView {
   readonly use: readonly NodeUse[];
   /** Group hosted on each GPU of each node (`groups[i][g]`), undefined when the GPU is free of servers. */
   readonly gpuGroups?: readonly (readonly (string | undefined)[])[];
+  /**
+   * Per node, how many placements of each GPU shape it hosts, by tag (`share`, `1-gpu`,
+   * `2-gpu`...): GpuClustering groups like shapes. Absent, it is inferred from `use`.
+   * Like `use[i]`, a view replaces the object of a node when it changes.
+   */
+  readonly shapeCounts?: readonly Readonly<Record<string, number>>[];
 }
 
 export interface PlacementChoice {

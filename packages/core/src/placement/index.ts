@@ -1,0 +1,21 @@
+// Node-level placement: filters, scorers, GPU selection and named policies (see README.md).
+export * from "./types.js";
+export * from "./workload.js";
+export * from "./registry.js";
+export * from "./cluster-state.js";
+export { ClusterIndex, indexFor } from "./cluster-index.js";
+export { frameworkPolicy, type PolicySpec, type TieBreak } from "./framework.js";
+export { defaultFilters } from "./filters/chain.js";
+export type { NodeFilter, FilterCode } from "./filters/filter.js";
+export type { NodeScorer, GpuPick } from "./scorers/scorer.js";
+export { bestFitGpu, worstFitGpu, firstFitGpu, randomGpu, type ShareGpuSelector } from "./gpu-select.js";
+export { compileWorkload, nodeFragmentation, type CompiledWorkload } from "./fragmentation.js";
+export { fgdScorer, fgdScoreOfDelta, type FgdScorer } from "./scorers/fgd.js";
+export { createRandomPolicy, RANDOM_POLICY } from "./policies/random.js";
+export { createDotProdPolicy, DOTPROD_POLICY } from "./policies/dotprod.js";
+export { createGpuClusteringPolicy, GPUCLUSTERING_POLICY } from "./policies/gpuclustering.js";
+export { createGpuPackingPolicy, GPUPACKING_POLICY } from "./policies/gpupacking.js";
+export { createBestFitPolicy, BESTFIT_POLICY } from "./policies/bestfit.js";
+export { createFgdPolicy, FGD_POLICY, type FgdOptions } from "./policies/fgd.js";
+export { createFirstFitPolicy, FIRSTFIT_POLICY } from "./policies/firstfit.js";
+export { createSpreadPolicy, SPREAD_POLICY } from "./policies/spread.js";
