@@ -77,6 +77,8 @@ interface ModelState {
   /** Bumped to cancel pending expiry / pre-warm timers. */
   epoch: number;
   gaps: number[];
+  /** When each of `gaps` began. */
+  gapStarts: number[];
   sortedGaps: number[];
   histogram: IdleHistogram;
   loadSum: number;
@@ -110,7 +112,7 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
 
   const models: ModelState[] = trace.models.map((id, m) => ({
     id, size: sizes[m], status: "cold", queued: false, inFlight: 0, waiters: [], lastEnd: NaN, loadedAt: NaN,
-    expiresAt: -Infinity, epoch: 0, gaps: [], sortedGaps: [], histogram: emptyIdleHistogram(defaultHybridOptions.range, defaultHybridOptions.binWidth),
+    expiresAt: -Infinity, epoch: 0, gaps: [], gapStarts: [], sortedGaps: [], histogram: emptyIdleHistogram(defaultHybridOptions.range, defaultHybridOptions.binWidth),
     loadSum: 0, loadCount: 0,
   }));
   const start = trace.requests.length > 0 ? trace.requests[0].at : 0;
@@ -215,21 +217,43 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
     }, Priority.late);
   };
 
+  const schedulePrewarm = (s: ModelState, at: number) => {
+    const epoch = s.epoch;
+    sim.at(at, () => {
+      if (s.epoch !== epoch || s.status !== "cold" || s.queued) return;
+      // A pre-warm only uses free memory; it never evicts another model.
+      if (memoryQueue.length > 0 || budget - used < s.size) return;
+      startLoad(s, true);
+    }, Priority.late);
+  };
+
   const idle = (s: ModelState) => {
-    const w = policy.keepAlive.windows({ idleGaps: s.gaps, sortedGaps: s.sortedGaps, histogram: s.histogram, loadTime: expectedLoad(s), size: s.size });
+    const w = policy.keepAlive.windows({
+      idleGaps: s.gaps, sortedGaps: s.sortedGaps, histogram: s.histogram, loadTime: expectedLoad(s), size: s.size,
+      idleStarts: s.gapStarts, idleSince: s.lastEnd,
+    });
     modes[w.mode] = (modes[w.mode] ?? 0) + 1;
     const end = s.lastEnd + w.keepAlive;
-    if (policy.unloadAtExpiry && w.prewarm > 0 && w.prewarm < w.keepAlive) {
+    const warmFor = w.warmFor ?? 0;
+    if (policy.unloadAtExpiry && w.prewarm > warmFor && w.prewarm < w.keepAlive) {
+      if (warmFor > 0) {
+        // Warm a while longer, then unload and pre-warm (Berth's plans); an eviction in
+        // between cancels the pre-warm with the rest of the plan.
+        s.expiresAt = end;
+        const epoch = s.epoch;
+        sim.at(s.lastEnd + warmFor, () => {
+          if (s.epoch !== epoch || s.status !== "warm" || s.inFlight > 0) return;
+          expiries++;
+          unload(s);
+          schedulePrewarm(s, s.lastEnd + w.prewarm);
+          drainQueue();
+        }, Priority.late);
+        return;
+      }
       // Pre-warming: unload now, load again before the predicted next request.
       unload(s);
-      const epoch = s.epoch;
       s.expiresAt = end;
-      sim.at(s.lastEnd + w.prewarm, () => {
-        if (s.epoch !== epoch || s.status !== "cold" || s.queued) return;
-        // A pre-warm only uses free memory; it never evicts another model.
-        if (memoryQueue.length > 0 || budget - used < s.size) return;
-        startLoad(s, true);
-      }, Priority.late);
+      schedulePrewarm(s, s.lastEnd + w.prewarm);
       drainQueue();
       return;
     }
@@ -261,6 +285,7 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
     if (s.inFlight === 0 && s.waiters.length === 0 && !Number.isNaN(s.lastEnd)) {
       const gap = Math.max(0, w.at - s.lastEnd);
       s.gaps.push(gap);
+      s.gapStarts.push(s.lastEnd);
       insertSorted(s.sortedGaps, gap);
       s.histogram = addIdleTime(s.histogram, gap);
     }
