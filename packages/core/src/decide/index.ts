@@ -1,0 +1,7 @@
+export * from "./types.js";
+export * from "./config.js";
+export { decide, decideOwned, emptySnapshot, nextWakeUp } from "./decide.js";
+export type { DecidePolicies } from "./policies.js";
+export { cachedPolicies } from "./policies.js";
+export { registryPolicies } from "./registries.js";
+export { NEW_INSTANCE } from "./place.js";
