@@ -13,7 +13,7 @@
 import type { Bytes, DurationMs, EpochMs } from "../units.js";
 import type { EvictionCandidate, EvictionDecision, EvictionPolicy } from "./types.js";
 import { reuseProbability } from "./reuse.js";
-import { byLeaseId, isExpired, partition, selectVictims, type Ranked } from "./select.js";
+import { byLeaseId, isCandidateExpired, partition, selectVictims, type Ranked } from "./select.js";
 
 export const COST_AWARE = "cost-aware";
 
@@ -29,7 +29,7 @@ export const evictionCost = (c: EvictionCandidate, now: EpochMs, options: CostAw
 
 export const costAwareOrder = (evictable: readonly EvictionCandidate[], now: EpochMs, options: CostAwareOptions = defaultCostAwareOptions): Ranked[] =>
   evictable
-    .map((candidate) => ({ candidate, cost: evictionCost(candidate, now, options), expired: isExpired(candidate, now) }))
+    .map((candidate) => ({ candidate, cost: evictionCost(candidate, now, options), expired: isCandidateExpired(candidate, now) }))
     .sort(
       (a, b) =>
         (a.expired ? 0 : 1) - (b.expired ? 0 : 1) ||

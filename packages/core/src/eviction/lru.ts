@@ -3,14 +3,14 @@
 // goes first" reads the same as for the cost-aware policy.
 import type { Bytes, EpochMs } from "../units.js";
 import type { EvictionCandidate, EvictionDecision, EvictionPolicy } from "./types.js";
-import { byLeaseId, isExpired, partition, selectVictims } from "./select.js";
+import { byLeaseId, isCandidateExpired, partition, selectVictims } from "./select.js";
 
 export const LRU = "lru";
 
 export const lruOrder = (evictable: readonly EvictionCandidate[], now: EpochMs): EvictionCandidate[] =>
   [...evictable].sort((a, b) => {
-    const ea = isExpired(a, now) ? 0 : 1;
-    const eb = isExpired(b, now) ? 0 : 1;
+    const ea = isCandidateExpired(a, now) ? 0 : 1;
+    const eb = isCandidateExpired(b, now) ? 0 : 1;
     return ea - eb || a.lastActivityAt - b.lastActivityAt || byLeaseId(a, b);
   });
 

@@ -20,7 +20,7 @@ export const EvictionReason = {
 export const isProtected = (c: EvictionCandidate, now: EpochMs): boolean => now < c.heldUntil;
 
 /** Past its expiry a lease is idle and only kept warm, so it goes before leases still held. */
-export const isExpired = (c: EvictionCandidate, now: EpochMs): boolean => now >= c.expiresAt;
+export const isCandidateExpired = (c: EvictionCandidate, now: EpochMs): boolean => now >= c.expiresAt;
 
 /** An evictable lease in the policy's preference order, with the cost it reports. */
 export interface Ranked {
