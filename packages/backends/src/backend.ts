@@ -1,0 +1,50 @@
+// The Backend plugin API: what makes servers real (local processes, Docker, Kubernetes, the
+// simulator). The control plane's executor turns the core's server intents into these calls
+// and the observations back into `ServerObserved` events. README.md has the full semantics.
+import { Context, type Effect, type Stream } from "effect";
+import type { BackendError } from "./errors.js";
+import type { ObservedServer, ServerObservation } from "./observation.js";
+import type { ReplicaPlacement, ServerSpec } from "./spec.js";
+
+export interface BackendCapabilities {
+  /** The backend honours GPU indices (CUDA_VISIBLE_DEVICES, device requests, device plugins). */
+  readonly gpus: boolean;
+  /**
+   * What `image` means here: "oci" (a container image reference), "process" (a name the
+   * backend maps to a command line; any unknown name runs its default server).
+   */
+  readonly images: "oci" | "process";
+  /**
+   * A new instance of the backend over the same state (a restarted control plane) finds the
+   * servers that run and adopts them, instead of starting duplicates or losing track of them.
+   */
+  readonly adoption: boolean;
+  /** Replicas may run on several nodes ("many") or only on the backend's own machine ("one"). */
+  readonly nodes: "one" | "many";
+}
+
+export interface BackendShape {
+  /** The registry name (`process`, `docker`, `kubernetes`); errors carry it. */
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  /**
+   * Create the server, or converge an existing one to `spec` (replica count, and for replicas
+   * it has to create, their placement). Idempotent: the same spec twice is one server with
+   * `spec.replicas` replicas. Returns without waiting for readiness; observe for that.
+   * Fails with InvalidSpec or ImageNotFound before creating anything.
+   */
+  ensureServer(spec: ServerSpec): Effect.Effect<ObservedServer, BackendError>;
+  /**
+   * Set the replica count (highest indices go first when scaling down). `placements` gives the
+   * placement of replicas by index, replacing the spec's. NotFound for an unknown server.
+   */
+  scale(serverId: string, replicas: number, placements?: readonly ReplicaPlacement[]): Effect.Effect<ObservedServer, BackendError>;
+  /** Stop and remove the server and all its replicas. Idempotent: an unknown id succeeds. */
+  deleteServer(serverId: string): Effect.Effect<void, BackendError>;
+  /** Every server this backend manages, as observed now. */
+  list(): Effect.Effect<readonly ObservedServer[], BackendError>;
+  /** The whole current state of every server first, then each change as it happens. */
+  watch(): Stream.Stream<ServerObservation, BackendError>;
+}
+
+export class Backend extends Context.Tag("@berth/backends/Backend")<Backend, BackendShape>() {}

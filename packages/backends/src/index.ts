@@ -1,0 +1,10 @@
+export * from "./spec.js";
+export * from "./errors.js";
+export * from "./observation.js";
+export * from "./backend.js";
+export * from "./await.js";
+export * from "./registry.js";
+export { PROCESS_BACKEND_NAME, MANAGED_BY, makeProcessBackend, layerProcess, layerProcessWith, processBackendLayerFromConfig } from "./process/process-backend.js";
+export { decodeProcessBackendConfig, ProcessBackendConfigSchema, type ProcessBackendConfig, type ProcessBackendOptions, type ProcessImage } from "./process/config.js";
+export { MODEL_SERVER_IMAGE, defaultRuntime, serverCommand, type ServerRuntime } from "./process/runtime.js";
+export { replicaRestartSchedule } from "./process/replica.js";
