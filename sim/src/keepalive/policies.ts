@@ -19,6 +19,9 @@ export interface SimPolicy {
   readonly describe: string;
 }
 
+/** Berth before pre-warm plans and time of day: one keep-alive T over all gaps. */
+const rentOrBuyOnly = { ...defaultBerthKeepAliveOptions, prewarm: false, timeOfDayWindow: 0, referencePenalty: false };
+
 export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   "fixed-10m": () => ({
     name: "fixed-10m", keepAlive: fixed(10 * MINUTE), eviction: lru(), unloadAtExpiry: true,
@@ -38,7 +41,11 @@ export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   }),
   berth: () => ({
     name: "berth", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
-    describe: "rent-or-buy keep-alive from each model's idle-gap history; cost-aware eviction when memory is full",
+    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps, lulls dated by time of day; cost-aware eviction when memory is full",
+  }),
+  "berth-rent": () => ({
+    name: "berth-rent", keepAlive: berthKeepAlive(rentOrBuyOnly), eviction: costAware(), unloadAtExpiry: true,
+    describe: "ablation: Berth's single rent-or-buy keep-alive T (no pre-warm, no time of day, measured load price); cost-aware eviction",
   }),
   "berth-warm": () => ({
     name: "berth-warm", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: false,
@@ -55,9 +62,10 @@ export const simPolicyNames = Object.keys(simPolicies);
 export const simPolicy = (name: string): SimPolicy | undefined => {
   const registered = simPolicies[name];
   if (registered) return registered();
-  const m = /^(berth|berth-warm)@(\d+(?:\.\d+)?)m$/.exec(name);
+  const m = /^(berth|berth-warm|berth-rent)@(\d+(?:\.\d+)?)m$/.exec(name);
   if (!m || !(Number(m[2]) > 0)) return undefined;
   const base = simPolicies[m[1]]();
-  return { ...base, name, keepAlive: berthKeepAlive({ ...defaultBerthKeepAliveOptions, breakEven: Number(m[2]) * MINUTE }) };
+  const options = m[1] === "berth-rent" ? rentOrBuyOnly : defaultBerthKeepAliveOptions;
+  return { ...base, name, keepAlive: berthKeepAlive({ ...options, breakEven: Number(m[2]) * MINUTE }) };
 };
 export const defaultPolicyNames = ["fixed-10m", "fixed-20m", "hybrid", "lru", "berth", "berth-warm"];

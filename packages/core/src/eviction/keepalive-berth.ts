@@ -1,24 +1,30 @@
-// Berth's keep-alive: keep a lease's models warm for as long as that is expected to pay.
+// Berth's keep-alive: keep a lease's models warm for as long as that is expected to pay, and
+// load them again shortly before they are expected back.
 //
 // After each use the lease either holds its `size` bytes for another moment or lets them go
 // and pays a reload (`loadTime`) if it is used again. That is rent-or-buy. Keeping warm for
 // T after the last use, with G the next idle gap, costs in expectation
 //
-//   C(T) = price x size x E[min(G, T)]  +  loadTime x P(G > T)
+//   C(T) = price x size x E[min(G,T)]  +  loadTime x P(G>T)
 //          (memory held while idle)        (a cold start when the gap outlasts T)
 //
 // with `price` the load time one byte-millisecond of GPU memory is worth, set by
 // `breakEven`: keeping a `referenceSize` model warm for `breakEven` costs as much as one
-// `referenceLoad` reload. We take T minimising C over the empirical distribution of the
-// lease's recent gaps (C only changes slope at observed gaps, so the candidates are 0 and
-// each observed gap). A large model or a fast load shortens T; a lease whose gaps cluster
-// below some value gets T just past the cluster; a lease whose gaps are all long gets 0.
+// `referenceLoad` reload. A single T is the best plan only when the gaps are one cluster. On
+// real traffic they are not: most gaps are seconds to minutes inside a session, and the rest
+// are hours, ending when the users come back. So Berth plans each idle period as: warm until U,
+// unloaded, pre-warmed from P - lead, warm until E; it takes the (U, P, E) of least expected
+// cost over the lease's empirical gaps, exactly (keepalive-plan.ts). The gaps it uses are the
+// ones that began at about the same time of day as this idle period (keepalive-time-of-day.ts),
+// when there are enough of them: that is what dates the return after a nightly lull.
 // With too little history we use the deterministic rent-or-buy rule, T = the lease's own
 // break-even time (loadTime / (price x size)), which never costs more than twice the best
 // choice in hindsight. When memory is needed sooner, cost-aware eviction decides (cost-aware.ts).
 import type { Bytes, DurationMs } from "../units.js";
 import { GiB } from "../units.js";
 import { HOUR, type KeepAliveInput, type KeepAlivePolicy, type KeepAliveWindows } from "./keepalive.js";
+import { optimalPlan } from "./keepalive-plan.js";
+import { gapsNearTimeOfDay } from "./keepalive-time-of-day.js";
 
 export const BERTH_KEEPALIVE = "berth";
 
@@ -37,6 +43,26 @@ export interface BerthKeepAliveOptions {
    * is not. Empty: no conditioning.
    */
   readonly contextBounds: readonly DurationMs[];
+  /** Plan an unload and a pre-warm (false: a single keep-alive T, the rent-or-buy rule alone). */
+  readonly prewarm: boolean;
+  /** The pre-warm load starts this many expected load times before the model is wanted. */
+  readonly leadLoads: number;
+  /** Condition on gaps that began within this of the idle period's time of day (0: off). */
+  readonly timeOfDayWindow: DurationMs;
+  /** Fewest such gaps to condition on; below it all gaps count. */
+  readonly timeOfDaySamples: number;
+  /** Gaps longer than this count by their time of day of return (see gapsNearTimeOfDay). */
+  readonly timeOfDayShiftAbove: DurationMs;
+  /**
+   * Choose U as the single keep-alive over all recent gaps, and only the pre-warm from the
+   * time-of-day gaps (false: the whole plan from the time-of-day gaps).
+   */
+  readonly warmFromAllGaps: boolean;
+  /**
+   * Price a cold start at `referenceLoad` rather than the lease's measured mean load time:
+   * the mean of a handful of loads is mostly noise, and a noisy price scatters the plans.
+   */
+  readonly referencePenalty: boolean;
 }
 
 export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
@@ -49,6 +75,16 @@ export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
   // Conditioning moved runs along the same cold-start / memory frontier on the Alibaba
   // GenAI trace without improving it (sim/results/keepalive.md), so it is off by default.
   contextBounds: [],
+  prewarm: true,
+  // Loads vary (p50 22.7 s, p90 42 s on the Alibaba trace): two mean loads is about the p90.
+  leadLoads: 2,
+  // Tuned once on seed 42 at 640 GiB (sim/results/keepalive.md): +-6 h holds enough days of a
+  // lease's lulls to date their end; narrower windows leave too few gaps, wider ones mix in noon.
+  timeOfDayWindow: 6 * HOUR,
+  timeOfDaySamples: 5,
+  timeOfDayShiftAbove: 2 * HOUR,
+  warmFromAllGaps: true,
+  referencePenalty: true,
 };
 
 /** Load time that holding one byte for one millisecond is worth. */
@@ -103,19 +139,47 @@ export const contextGaps = (gaps: readonly DurationMs[], bounds: readonly Durati
   return followers.length >= minSamples ? followers : gaps;
 };
 
+/** The gaps Berth plans from: recent ones, narrowed to the same time of day or the same context when configured. */
+const planningGaps = (input: KeepAliveInput, o: BerthKeepAliveOptions): { gaps: readonly DurationMs[]; whole: boolean; timeOfDay: boolean } => {
+  const cut = input.idleGaps.length > o.historyLimit ? input.idleGaps.length - o.historyLimit : 0;
+  const recent = cut > 0 ? input.idleGaps.slice(cut) : input.idleGaps;
+  if (recent.length < o.minSamples) return { gaps: recent, whole: cut === 0, timeOfDay: false };
+  if (o.timeOfDayWindow > 0 && input.idleSince !== undefined && input.idleStarts?.length === input.idleGaps.length) {
+    const starts = cut > 0 ? input.idleStarts.slice(cut) : input.idleStarts;
+    const near = gapsNearTimeOfDay(recent, starts, input.idleSince, o.timeOfDayWindow, o.timeOfDayShiftAbove);
+    if (near.length >= Math.max(o.minSamples, o.timeOfDaySamples)) return { gaps: near, whole: false, timeOfDay: true };
+  }
+  const context = contextGaps(recent, o.contextBounds, o.minSamples);
+  return { gaps: context, whole: context === input.idleGaps, timeOfDay: false };
+};
+
 export const berthWindows = (input: KeepAliveInput, o: BerthKeepAliveOptions = defaultBerthKeepAliveOptions): KeepAliveWindows => {
-  const recent = input.idleGaps.length > o.historyLimit ? input.idleGaps.slice(-o.historyLimit) : input.idleGaps;
-  const gaps = recent.length < o.minSamples ? recent : contextGaps(recent, o.contextBounds, o.minSamples);
+  const { gaps, whole, timeOfDay } = planningGaps(input, o);
+  const penalty = o.referencePenalty ? o.referenceLoad : input.loadTime;
   if (gaps.length < o.minSamples) {
-    const breakEven = input.size > 0 ? input.loadTime / (memoryPrice(o) * input.size) : o.maxKeepAlive;
+    const breakEven = input.size > 0 ? penalty / (memoryPrice(o) * input.size) : o.maxKeepAlive;
     return { prewarm: 0, keepAlive: Math.min(o.maxKeepAlive, breakEven), mode: "NoHistory" };
   }
-  const presorted = gaps === input.idleGaps && input.sortedGaps !== undefined && input.sortedGaps.length === gaps.length;
-  return {
-    prewarm: 0,
-    keepAlive: costOptimalKeepAlive(presorted ? input.sortedGaps! : gaps, input.loadTime, input.size, o, presorted),
-    mode: "CostOptimal",
-  };
+  const presorted = whole && input.sortedGaps !== undefined && input.sortedGaps.length === gaps.length;
+  if (!o.prewarm) {
+    return {
+      prewarm: 0,
+      keepAlive: costOptimalKeepAlive(presorted ? input.sortedGaps! : gaps, penalty, input.size, o, presorted),
+      mode: "CostOptimal",
+    };
+  }
+  const model = { hold: memoryPrice(o) * input.size, loadPenalty: penalty, lead: o.leadLoads * input.loadTime, maxWarm: o.maxKeepAlive };
+  const sorted = presorted ? input.sortedGaps! : gaps.map((g) => Math.max(0, g)).sort((a, b) => a - b);
+  // The time-of-day gaps are few and they date the return; all gaps estimate the short ones better.
+  const allSorted = input.sortedGaps !== undefined && input.sortedGaps.length === input.idleGaps.length && input.idleGaps.length <= o.historyLimit;
+  const warmFor = timeOfDay && o.warmFromAllGaps
+    ? costOptimalKeepAlive(allSorted ? input.sortedGaps! : input.idleGaps.slice(-o.historyLimit), model.loadPenalty, input.size, o, allSorted)
+    : undefined;
+  const plan = optimalPlan(sorted, { ...model, warmFor });
+  if (plan.prewarmAt > plan.warmFor) {
+    return { prewarm: plan.prewarmAt, warmFor: plan.warmFor, keepAlive: plan.warmUntil, mode: "Prewarm" };
+  }
+  return { prewarm: 0, keepAlive: plan.warmUntil, mode: "CostOptimal" };
 };
 
 export const berthKeepAlive = (options: BerthKeepAliveOptions = defaultBerthKeepAliveOptions): KeepAlivePolicy => ({

@@ -6,8 +6,10 @@
 // - prewarm = 0: the models stay loaded until `keepAlive` after the last use;
 // - prewarm > 0: they are unloaded right after the use, loaded again at `prewarm`, and kept
 //   until `keepAlive` (Shahrad et al.'s pre-warming, where keepAlive > prewarm);
+// - prewarm > warmFor > 0: as above, but they stay warm until `warmFor` before unloading
+//   (Berth's plans: keep through the short gaps, pre-warm for the long ones);
 // - keepAlive = Infinity: they stay warm until memory is needed and eviction picks them.
-import type { Bytes, DurationMs } from "../units.js";
+import type { Bytes, DurationMs, EpochMs } from "../units.js";
 import type { IdleHistogram } from "./idle-histogram.js";
 
 export interface KeepAliveInput {
@@ -21,13 +23,19 @@ export interface KeepAliveInput {
   readonly loadTime: DurationMs;
   /** GPU memory the models hold while warm. */
   readonly size: Bytes;
+  /** When each of `idleGaps` began (aligned with it), for policies that follow the clock. */
+  readonly idleStarts?: readonly EpochMs[];
+  /** When the idle period being planned began (the end of the last use). */
+  readonly idleSince?: EpochMs;
 }
 
 /** Which rule produced the windows, as data (for explanations and experiment reports). */
-export type KeepAliveMode = "Fixed" | "Histogram" | "Uncertain" | "OutOfBounds" | "CostOptimal" | "NoHistory" | "UntilNeeded";
+export type KeepAliveMode = "Fixed" | "Histogram" | "Uncertain" | "OutOfBounds" | "CostOptimal" | "NoHistory" | "UntilNeeded" | "Prewarm";
 
 export interface KeepAliveWindows {
   readonly prewarm: DurationMs;
+  /** With a pre-warm: stay warm this long after the use before unloading (absent: 0). */
+  readonly warmFor?: DurationMs;
   readonly keepAlive: DurationMs;
   readonly mode: KeepAliveMode;
 }

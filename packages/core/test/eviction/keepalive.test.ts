@@ -82,11 +82,15 @@ describe("hybrid histogram (Shahrad et al.)", () => {
 
 describe("berth keep-alive (rent-or-buy)", () => {
   const o = defaultBerthKeepAliveOptions;
+  const lead = o.leadLoads * 20_000;
 
-  it("keeps just past a cluster of short gaps and drops a model whose gaps are all long", () => {
+  it("keeps just past a cluster of short gaps, and pre-warms for a long gap it has seen instead of holding through it", () => {
     const short = [...Array(20).fill(2 * MINUTE), 3 * MINUTE, 20 * HOUR];
-    expect(berthWindows(input(short))).toEqual({ prewarm: 0, keepAlive: 3 * MINUTE, mode: "CostOptimal" });
-    expect(berthWindows(input(Array(10).fill(20 * HOUR))).keepAlive).toBe(0);
+    expect(berthWindows(input(short))).toEqual({ prewarm: 20 * HOUR - lead, warmFor: 3 * MINUTE, keepAlive: 20 * HOUR, mode: "Prewarm" });
+    expect(berthWindows(input(short), { ...o, prewarm: false })).toEqual({ prewarm: 0, keepAlive: 3 * MINUTE, mode: "CostOptimal" });
+    // Gaps all 20 h: unload at once, load again just before the 20 h are up.
+    expect(berthWindows(input(Array(10).fill(20 * HOUR)))).toEqual({ prewarm: 20 * HOUR - lead, warmFor: 0, keepAlive: 20 * HOUR, mode: "Prewarm" });
+    expect(berthWindows(input(Array(10).fill(20 * HOUR)), { ...o, prewarm: false }).keepAlive).toBe(0);
   });
 
   it("chooses the T that minimises the expected cost, by brute force over a fine grid", () => {
@@ -106,7 +110,9 @@ describe("berth keep-alive (rent-or-buy)", () => {
     const small = berthWindows(input([MINUTE], { size: 10 * GiB }));
     const large = berthWindows(input([MINUTE], { size: 40 * GiB }));
     expect(small.mode).toBe("NoHistory");
-    expect(small.keepAlive).toBeCloseTo(20_000 / (memoryPrice(o) * 10 * GiB));
+    // A cold start is priced at the reference load, not the lease's few measured loads.
+    expect(small.keepAlive).toBeCloseTo(o.referenceLoad / (memoryPrice(o) * 10 * GiB));
+    expect(berthWindows(input([MINUTE], { size: 10 * GiB }), { ...o, referencePenalty: false }).keepAlive).toBeCloseTo(20_000 / (memoryPrice(o) * 10 * GiB));
     expect(large.keepAlive).toBeLessThan(small.keepAlive);
   });
 
