@@ -1,0 +1,55 @@
+import { join } from "node:path";
+import { Effect, Layer } from "effect";
+import type { Backend } from "@berth/backends/backend";
+import type { BackendError } from "@berth/backends/errors";
+import { makeBackendLayer } from "@berth/backends/registry";
+import { ApiAddress } from "./api/address.js";
+import { Allowlist } from "./api/allowlist.js";
+import { GrpcServer } from "./api/grpc-server.js";
+import { BerthdConfig, type BerthdConfigShape } from "./config/config.js";
+import { Engine } from "./engine/engine.js";
+import { registerNodes } from "./engine/nodes.js";
+import { Executor } from "./executor/executor.js";
+import { SidecarHub } from "./executor/sidecar-hub.js";
+import { simBackendLayer } from "./executor/sim-backend.js";
+import { HttpServer } from "./http/http-server.js";
+import { Metrics } from "./metrics/metrics.js";
+import { Repositories } from "./repositories/repositories.js";
+import { Store } from "./store/store.js";
+
+// berthd as one layer: store -> engine (recover) -> sidecar hub -> backend -> executor
+// (reconcile) -> nodes -> gRPC API -> health/metrics HTTP. Each piece is a service with its
+// layer; this file only wires them in start-up order.
+
+export const storeLayer = (config: BerthdConfigShape) => {
+  switch (config.store.kind) {
+    case "memory":
+      return Store.layerMemory;
+    case "postgres":
+      return Store.layerPostgres({
+        url: config.store.url!,
+        ...(config.store.schema !== undefined ? { schema: config.store.schema } : {}),
+        ...(config.store.replica !== undefined ? { replica: config.store.replica } : {}),
+      });
+    case "sqlite":
+      return Store.layerSqlite({ path: config.store.path });
+  }
+};
+
+export const backendLayer = (config: BerthdConfigShape): Layer.Layer<Backend, BackendError, SidecarHub | Engine> =>
+  config.backend.kind === "sim"
+    ? simBackendLayer(config.backend.sim)
+    : makeBackendLayer("process", { stateDir: join(config.stateDir, "servers"), ...config.backend.process });
+
+export const berthdLayer = (config: BerthdConfigShape) => {
+  const foundation = Layer.mergeAll(BerthdConfig.layer(config), Metrics.layer, ApiAddress.layer).pipe(Layer.provideMerge(storeLayer(config)), Layer.provideMerge(BerthdConfig.layer(config)));
+  const engine = Engine.layer.pipe(Layer.provideMerge(foundation));
+  const hub = SidecarHub.layer.pipe(Layer.provideMerge(engine));
+  const backend = backendLayer(config).pipe(Layer.provideMerge(hub));
+  const executor = Executor.layer.pipe(Layer.provideMerge(backend));
+  // Nodes after the executor: a node can unblock waiting leases, and their intents must be acted on.
+  const nodes = Layer.effectDiscard(Effect.flatMap(Engine, (e) => registerNodes(e, config))).pipe(Layer.provideMerge(executor));
+  const services = Layer.mergeAll(Repositories.layer, Allowlist.layer).pipe(Layer.provideMerge(nodes));
+  const api = GrpcServer.layer.pipe(Layer.provideMerge(services));
+  return HttpServer.layer.pipe(Layer.provideMerge(api));
+};

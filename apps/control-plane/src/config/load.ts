@@ -1,0 +1,178 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { Effect, Either, ParseResult, Schema } from "effect";
+import { parseDocument } from "yaml";
+import {
+  defaultDecideConfig,
+  evictionPolicyNames,
+  formatPath,
+  isPolicyName,
+  keepAlivePolicyNames,
+  type DecideConfig,
+} from "@berth/core";
+import { serverBindingPolicyNames } from "@berth/core/placement/server/registry";
+import type { BerthdConfigShape, ResolvedRepository, ResolvedToken } from "./config.js";
+import { ConfigError, type ConfigProblem } from "./errors.js";
+import type { Flags } from "./flags.js";
+import { ConfigFile } from "./schema.js";
+
+export interface LoadOptions {
+  readonly flags?: Flags;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Base for relative paths (the working directory). */
+  readonly cwd?: string;
+  /** The configuration as an object instead of a file (tests). */
+  readonly inline?: unknown;
+}
+
+const decode = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" });
+
+const problemsOf = (issue: ParseResult.ParseIssue): ConfigProblem[] =>
+  ParseResult.ArrayFormatter.formatIssueSync(issue).map((p) => ({
+    path: formatPath(p.path),
+    message: p._tag === "Unexpected" ? `unknown key${p.message.includes("expected") ? ` (${p.message})` : ""}` : p.message,
+  }));
+
+const readYaml = (file: string): Either.Either<unknown, ConfigError> => {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    return Either.left(new ConfigError({ source: file, problems: [{ path: "", message: `cannot read: ${(error as Error).message}` }] }));
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    return Either.left(new ConfigError({ source: file, problems: doc.errors.map((e) => ({ path: "", message: e.message })) }));
+  }
+  return Either.right(doc.toJS() ?? {});
+};
+
+const setIn = (target: Record<string, unknown>, path: readonly string[], value: unknown): void => {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (node[key] = next !== null && typeof next === "object" ? { ...(next as object) } : {}) as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+};
+
+/** Environment and flags write into the raw document before decoding, so their values get the same checks and key paths. */
+const overlay = (raw: unknown, options: LoadOptions): Either.Either<Record<string, unknown>, ConfigError> => {
+  if (raw !== null && (typeof raw !== "object" || Array.isArray(raw))) {
+    return Either.left(new ConfigError({ source: "configuration", problems: [{ path: "", message: "expected a mapping of keys" }] }));
+  }
+  const doc: Record<string, unknown> = { ...((raw ?? {}) as Record<string, unknown>) };
+  const env = options.env ?? {};
+  const flags = options.flags ?? {};
+  const sources: [readonly string[], string | undefined][] = [
+    [["listen"], flags.listen ?? env.BERTH_LISTEN],
+    [["http"], flags.http ?? env.BERTH_HTTP],
+    [["stateDir"], flags.stateDir ?? env.BERTH_STATE_DIR],
+    [["backend", "kind"], flags.backend ?? env.BERTH_BACKEND],
+    [["store", "url"], env.BERTH_STORE_URL],
+  ];
+  for (const [path, value] of sources) if (value !== undefined && value !== "") setIn(doc, path, value);
+  if (env.BERTH_STORE_URL) setIn(doc, ["store", "kind"], "postgres");
+  return Either.right(doc);
+};
+
+const checkPolicies = (file: ConfigFile, problems: ConfigProblem[]): void => {
+  const p = file.placement;
+  if (!isPolicyName(p.policy)) problems.push({ path: "placement.policy", message: `unknown placement policy "${p.policy}"` });
+  if (!serverBindingPolicyNames().includes(p.serverPolicy))
+    problems.push({ path: "placement.serverPolicy", message: `unknown policy "${p.serverPolicy}" (one of ${serverBindingPolicyNames().join(", ")})` });
+  if (!evictionPolicyNames.includes(p.evictionPolicy))
+    problems.push({ path: "placement.evictionPolicy", message: `unknown policy "${p.evictionPolicy}" (one of ${evictionPolicyNames.join(", ")})` });
+  if (!keepAlivePolicyNames.includes(p.keepAlivePolicy))
+    problems.push({ path: "placement.keepAlivePolicy", message: `unknown policy "${p.keepAlivePolicy}" (one of ${keepAlivePolicyNames.join(", ")})` });
+};
+
+const resolveRepositories = (file: ConfigFile, stateDir: string, cwd: string, env: LoadOptions["env"], problems: ConfigProblem[]) => {
+  const demoDir = join(stateDir, "repositories", "demo");
+  if (file.repositories === undefined) return { repositories: [{ name: "demo", kind: "dir", dir: demoDir }] as ResolvedRepository[], demoDir };
+  const repositories: ResolvedRepository[] = [];
+  for (const [name, repo] of Object.entries(file.repositories)) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) problems.push({ path: `repositories[${JSON.stringify(name)}]`, message: "a repository name is a DNS-1123 label" });
+    if ("dir" in repo) repositories.push({ name, kind: "dir", dir: resolve(cwd, repo.dir) });
+    else {
+      let authHeader = repo.authHeader;
+      if (repo.authHeaderEnv !== undefined) {
+        authHeader = env?.[repo.authHeaderEnv];
+        if (authHeader === undefined) problems.push({ path: `repositories.${name}.authHeaderEnv`, message: `environment variable ${repo.authHeaderEnv} is not set` });
+      }
+      repositories.push({ name, kind: "http", url: repo.url, ...(authHeader !== undefined ? { authHeader } : {}) });
+    }
+  }
+  if (repositories.length === 0) problems.push({ path: "repositories", message: "configure at least one repository" });
+  return { repositories, demoDir: undefined };
+};
+
+const resolveTokens = (file: ConfigFile, env: LoadOptions["env"], problems: ConfigProblem[]): ResolvedToken[] =>
+  file.auth.tokens.flatMap((t, i): ResolvedToken[] => {
+    const path = `auth.tokens[${i}]`;
+    if ((t.token === undefined) === (t.tokenEnv === undefined)) {
+      problems.push({ path, message: "give exactly one of token and tokenEnv" });
+      return [];
+    }
+    const token = t.token ?? env?.[t.tokenEnv!];
+    if (token === undefined || token === "") {
+      problems.push({ path: `${path}.tokenEnv`, message: `environment variable ${t.tokenEnv} is not set` });
+      return [];
+    }
+    return [{ token, tenant: t.tenant, admin: t.admin }];
+  });
+
+/** Reads, overlays and checks berthd's configuration; every problem comes back at once, each with its key path. */
+export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfigShape, ConfigError> =>
+  Effect.suspend(() => {
+    const env = options.env ?? {};
+    const cwd = options.cwd ?? process.cwd();
+    const file = options.flags?.config ?? env.BERTH_CONFIG;
+    const raw = options.inline !== undefined ? Either.right(options.inline) : file !== undefined ? readYaml(resolve(cwd, file)) : Either.right({});
+    const source = file ?? "configuration";
+    const doc = Either.flatMap(raw, (r) => overlay(r, options));
+    if (Either.isLeft(doc)) return Effect.fail(doc.left);
+    const decoded = decode(doc.right);
+    if (Either.isLeft(decoded)) return Effect.fail(new ConfigError({ source, problems: problemsOf(decoded.left.issue) }));
+    const config = decoded.right;
+    const problems: ConfigProblem[] = [];
+    checkPolicies(config, problems);
+    const stateDir = resolve(cwd, config.stateDir);
+    const { repositories, demoDir } = resolveRepositories(config, stateDir, cwd, env, problems);
+    const defaultRepository = config.defaultRepository ?? repositories[0]?.name ?? "demo";
+    if (!repositories.some((r) => r.name === defaultRepository))
+      problems.push({ path: "defaultRepository", message: `no repository named "${defaultRepository}"` });
+    const tokens = resolveTokens(config, env, problems);
+    if (config.store.kind === "postgres" && config.store.url === undefined) problems.push({ path: "store.url", message: "the postgres store needs a url" });
+    const names = new Set<string>();
+    for (const [i, node] of (config.nodes ?? []).entries()) {
+      if (names.has(node.name)) problems.push({ path: `nodes[${i}].name`, message: `node "${node.name}" is listed twice` });
+      names.add(node.name);
+    }
+    if (config.tls?.clientCa !== undefined && config.tls.cert === "") problems.push({ path: "tls.cert", message: "mTLS needs a server certificate" });
+    if (problems.length > 0) return Effect.fail(new ConfigError({ source, problems }));
+    const decideConfig: DecideConfig = {
+      ...defaultDecideConfig,
+      placementPolicy: config.placement.policy,
+      serverPolicy: config.placement.serverPolicy,
+      evictionPolicy: config.placement.evictionPolicy,
+      keepAlivePolicy: config.placement.keepAlivePolicy,
+      keepWarm: config.placement.keepWarm,
+      defaultImage: config.images.default,
+      autoscaler: { ...defaultDecideConfig.autoscaler, syncPeriod: config.autoscaler.syncPeriod },
+    };
+    const storePath = config.store.path === undefined ? join(stateDir, "berth.db") : isAbsolute(config.store.path) ? config.store.path : resolve(cwd, config.store.path);
+    const resolved: BerthdConfigShape = {
+      ...config,
+      stateDir,
+      store: { ...config.store, path: storePath },
+      repositories,
+      defaultRepository,
+      initialAllowlist: [...new Set([config.images.default, ...config.images.allowlist])],
+      auth: { enabled: tokens.length > 0, tokens, tenants: config.auth.tenants },
+      sidecarListen: config.sidecarListen ?? (config.tls !== undefined || tokens.length > 0 ? "127.0.0.1:0" : undefined),
+      decide: decideConfig,
+      ...(demoDir !== undefined ? { demoRepositoryDir: demoDir } : {}),
+    };
+    return Effect.succeed(resolved);
+  });

@@ -1,0 +1,162 @@
+import { Schema } from "effect";
+import { BytesFromQuantity, DnsLabel, DurationFromString, MilliCpuFromQuantity } from "@berth/core";
+
+// berthd's configuration file, as effect Schemas: the encoded side is what operators write
+// in YAML (sizes as `24Gi`, durations as `30m`), the decoded side is what berthd uses.
+// Every field has a default (see defaults.ts), so an empty file (or no file) is valid.
+// Unknown keys are errors (the loader decodes with onExcessProperty: "error").
+
+const HostPort = Schema.String.pipe(
+  Schema.filter((s) => /^[^\s:]*:\d{1,5}$/.test(s) || `expected host:port (127.0.0.1:50051), not "${s}"`),
+);
+
+export const GpuConfig = Schema.Struct({
+  /** GPU model as placement filters name it (`A10`, `H100`). */
+  model: Schema.optionalWith(Schema.String, { default: () => "cpu" }),
+  memory: BytesFromQuantity,
+});
+export type GpuConfig = typeof GpuConfig.Type;
+
+export const NodeConfig = Schema.Struct({
+  name: DnsLabel,
+  cpu: Schema.optionalWith(MilliCpuFromQuantity, { default: () => 8000 }),
+  memory: Schema.optionalWith(BytesFromQuantity, { default: () => 16 * 1024 ** 3 }),
+  /**
+   * `auto`: ask nvidia-smi, and without GPUs offer one pretend GPU of `cpuGpuMemory` (so that
+   * placement works on a laptop: the models run on the CPU, the budget caps what is loaded).
+   */
+  gpus: Schema.optionalWith(Schema.Union(Schema.Literal("auto"), Schema.Array(GpuConfig)), { default: () => "auto" as const }),
+  cpuGpuMemory: Schema.optionalWith(BytesFromQuantity, { default: () => 8 * 1024 ** 3 }),
+  labels: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+});
+export type NodeConfig = typeof NodeConfig.Type;
+
+export const RepositoryConfig = Schema.Union(
+  Schema.Struct({ dir: Schema.String }),
+  Schema.Struct({
+    url: Schema.String.pipe(Schema.filter((s) => /^https?:\/\//.test(s) || `expected an http:// or https:// URL, not "${s}"`)),
+    /** A header line sent with every request (`Authorization: Bearer ...`); or name an env variable. */
+    authHeader: Schema.optional(Schema.String),
+    authHeaderEnv: Schema.optional(Schema.String),
+  }),
+);
+export type RepositoryConfig = typeof RepositoryConfig.Type;
+
+export const StoreConfig = Schema.Struct({
+  kind: Schema.optionalWith(Schema.Literal("sqlite", "postgres", "memory"), { default: () => "sqlite" as const }),
+  /** SQLite file; default `<stateDir>/berth.db`. */
+  path: Schema.optional(Schema.String),
+  /** PostgreSQL connection string (kind: postgres). */
+  url: Schema.optional(Schema.String),
+  /** PostgreSQL schema that holds Berth's tables (default `public`); two Berths may share a database with two schemas. */
+  schema: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z_][a-z0-9_]*$/))),
+  /** This replica's name among several berthd on one PostgreSQL (default host:pid). */
+  replica: Schema.optional(Schema.String),
+  /** A snapshot is saved after this many events (restart replays at most that many). */
+  snapshotEvery: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 200 }),
+});
+export type StoreConfig = typeof StoreConfig.Type;
+
+export const SimBackendConfig = Schema.Struct({
+  /** How long a simulated server takes to come up. */
+  startup: Schema.optionalWith(DurationFromString, { default: () => 200 }),
+  /** How long its simulated sidecar takes to load a lease's models. */
+  load: Schema.optionalWith(DurationFromString, { default: () => 100 }),
+  /** Models whose name contains this fail to load (to exercise failures end to end). */
+  failModelsMatching: Schema.optional(Schema.String),
+});
+
+export const BackendConfig = Schema.Struct({
+  kind: Schema.optionalWith(Schema.Literal("process", "sim"), { default: () => "process" as const }),
+  sim: Schema.optionalWith(SimBackendConfig, { default: () => ({ startup: 200, load: 100 }) }),
+  /** Options handed to the process backend as they are (see packages/backends). */
+  process: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+});
+export type BackendConfig = typeof BackendConfig.Type;
+
+export const ImagesConfig = Schema.Struct({
+  /** Image for leases that name none. */
+  default: Schema.optionalWith(Schema.String, { default: () => "berth-model-server" }),
+  /** Images leases may use (exact names or `prefix*`); the default image is always allowed. */
+  allowlist: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+});
+
+export const LeasesConfig = Schema.Struct({
+  defaultMinDuration: Schema.optional(DurationFromString),
+  /** Longest minDuration a lease may ask for. */
+  maxMinDuration: Schema.optional(DurationFromString),
+  /** Longest a Create with wait may wait. */
+  maxWait: Schema.optionalWith(DurationFromString, { default: () => 10 * 60_000 }),
+});
+
+export const TokenConfig = Schema.Struct({
+  /** The bearer token itself, or the environment variable holding it. */
+  token: Schema.optional(Schema.String),
+  tokenEnv: Schema.optional(Schema.String),
+  tenant: DnsLabel,
+  admin: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+});
+export type TokenConfig = typeof TokenConfig.Type;
+
+export const TenantConfig = Schema.Struct({
+  /** GPU memory the tenant's live leases may take in all (per replica, summed). */
+  gpuMemoryQuota: Schema.optional(BytesFromQuantity),
+});
+
+export const AuthConfig = Schema.Struct({
+  /** No tokens: every caller is tenant `default` with the admin role. */
+  tokens: Schema.optionalWith(Schema.Array(TokenConfig), { default: () => [] }),
+  tenants: Schema.optionalWith(Schema.Record({ key: DnsLabel, value: TenantConfig }), { default: () => ({}) }),
+});
+
+export const TlsConfig = Schema.Struct({
+  cert: Schema.String,
+  key: Schema.String,
+  /** Client CA: when set, clients must present a certificate it signed (mTLS). */
+  clientCa: Schema.optional(Schema.String),
+});
+
+export const PlacementConfig = Schema.Struct({
+  policy: Schema.optionalWith(Schema.String, { default: () => "berth" }),
+  serverPolicy: Schema.optionalWith(Schema.String, { default: () => "most-allocated" }),
+  evictionPolicy: Schema.optionalWith(Schema.String, { default: () => "cost-aware" }),
+  keepAlivePolicy: Schema.optionalWith(Schema.String, { default: () => "until-needed" }),
+  keepWarm: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+});
+
+export const AutoscalerConfig = Schema.Struct({
+  /** How often the autoscalers run (Kubernetes HPA's sync period is 15 s). */
+  syncPeriod: Schema.optionalWith(DurationFromString, { default: () => 15_000 }),
+});
+
+export const ConfigFile = Schema.Struct({
+  listen: Schema.optionalWith(HostPort, { default: () => "127.0.0.1:50051" }),
+  http: Schema.optionalWith(HostPort, { default: () => "127.0.0.1:9400" }),
+  /**
+   * A separate plaintext listener for the sidecars' SidecarService. Default: the API's own
+   * listener, except with TLS or auth on, where it is 127.0.0.1 with a free port (sidecars
+   * carry neither a token nor a certificate yet, so they are kept to the loopback).
+   */
+  sidecarListen: Schema.optional(HostPort),
+  stateDir: Schema.optionalWith(Schema.String, { default: () => ".berth" }),
+  store: Schema.optionalWith(StoreConfig, { default: () => StoreConfig.make({ kind: "sqlite", snapshotEvery: 200 }) }),
+  backend: Schema.optionalWith(BackendConfig, { default: () => ({ kind: "process" as const, sim: { startup: 200, load: 100 }, process: {} }) }),
+  /** Nodes the process and sim backends place on; default one local node with `gpus: auto`. */
+  nodes: Schema.optional(Schema.Array(NodeConfig)),
+  /** name -> location; default `demo`, generated under `<stateDir>/repositories/demo`. */
+  repositories: Schema.optional(Schema.Record({ key: Schema.String, value: RepositoryConfig })),
+  /** Repository of model references that name none; default the first repository. */
+  defaultRepository: Schema.optional(Schema.String),
+  images: Schema.optionalWith(ImagesConfig, { default: () => ({ default: "berth-model-server", allowlist: [] }) }),
+  leases: Schema.optionalWith(LeasesConfig, { default: () => ({ maxWait: 10 * 60_000 }) }),
+  auth: Schema.optionalWith(AuthConfig, { default: () => ({ tokens: [], tenants: {} }) }),
+  tls: Schema.optional(TlsConfig),
+  autoscaler: Schema.optionalWith(AutoscalerConfig, { default: () => ({ syncPeriod: 15_000 }) }),
+  placement: Schema.optionalWith(PlacementConfig, {
+    default: () => ({ policy: "berth", serverPolicy: "most-allocated", evictionPolicy: "cost-aware", keepAlivePolicy: "until-needed", keepWarm: true }),
+  }),
+});
+/** The configuration after decoding (sizes in bytes, durations in ms). */
+export type ConfigFile = typeof ConfigFile.Type;
+/** The configuration as written in YAML. */
+export type ConfigFileInput = typeof ConfigFile.Encoded;

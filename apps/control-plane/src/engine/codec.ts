@@ -1,0 +1,34 @@
+import type { Event, Snapshot } from "@berth/core";
+import type { StoreEvent, StoredEvent } from "../store/types.js";
+
+// The store keeps JSON. decide's snapshot and events are plain data, but a few numbers may be
+// infinite (a lease warm "until evicted"), which JSON would turn into null; they travel as
+// tagged strings instead.
+
+const POSITIVE = "__berth:+Infinity";
+const NEGATIVE = "__berth:-Infinity";
+
+const replace = (_key: string, value: unknown): unknown =>
+  value === Infinity ? POSITIVE : value === -Infinity ? NEGATIVE : value;
+const revive = (_key: string, value: unknown): unknown => (value === POSITIVE ? Infinity : value === NEGATIVE ? -Infinity : value);
+
+/** A JSON-safe copy (infinities tagged). */
+export const toJson = <A>(value: A): unknown => JSON.parse(JSON.stringify(value, replace));
+/** The inverse of toJson. */
+export const fromJson = <A>(value: unknown): A => JSON.parse(JSON.stringify(value), revive) as A;
+
+/** How a core event is stored: its tag as the store's `type`, the event itself under `event`. */
+export interface StoredCoreEvent extends StoreEvent {
+  readonly event: unknown;
+}
+
+export const encodeEvent = (event: Event): StoredCoreEvent => ({ type: event._tag, at: event.at, event: toJson(event) });
+
+export const decodeEvent = (stored: StoredEvent): Event | undefined => {
+  const inner = (stored.event as { readonly event?: unknown }).event;
+  if (inner === null || typeof inner !== "object" || typeof (inner as { _tag?: unknown })._tag !== "string") return undefined;
+  return fromJson<Event>(inner);
+};
+
+export const encodeSnapshot = (snapshot: Snapshot): unknown => toJson(snapshot);
+export const decodeSnapshot = (state: unknown): Snapshot => fromJson<Snapshot>(state);

@@ -1,0 +1,161 @@
+import { Clock, Context, Effect, Layer } from "effect";
+import type { Event, Snapshot } from "@berth/core";
+import type { Assignment, ModelActivity, SidecarReport } from "@berth/api/sidecar";
+import { Engine } from "../engine/engine.js";
+import { logDebug, logInfo, logWarn } from "../log.js";
+import { desiredKey, desiredLeases } from "./desired.js";
+
+/** One connected sidecar (a gRPC Connect stream, or the sim backend's in-process sidecar). */
+export interface SidecarSession {
+  readonly serverId: string;
+  readonly replicaId: string;
+  readonly endpoint: string;
+  readonly send: (assignment: Assignment) => void;
+}
+
+export interface ServerHealthReport {
+  readonly ready: boolean;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface SidecarHubShape {
+  /** A sidecar said Hello: it gets its server's desired state now and every change later. */
+  readonly attach: (session: SidecarSession) => Effect.Effect<void>;
+  readonly detach: (session: SidecarSession) => Effect.Effect<void>;
+  /** A report from a sidecar, turned into core events (ModelsLoaded, ModelsFailed, Activity). */
+  readonly report: (session: SidecarSession, report: SidecarReport) => Effect.Effect<void>;
+  /** After a commit: send every server whose desired state changed its new one. */
+  readonly sync: (snapshot: Snapshot) => Effect.Effect<void>;
+  /** Endpoints ("host:port") the server's sidecars reported. */
+  readonly endpoints: (serverId: string) => readonly string[];
+  readonly sessions: (serverId: string) => number;
+  readonly health: (serverId: string) => ServerHealthReport | undefined;
+}
+
+/**
+ * Request rate per replica, for the autoscalers of bespoke leases that scale on `rps`: the
+ * requests a replica served for the lease's models since its previous Activity report, per
+ * second. Each replica reports its own; the rate of one stands for the average.
+ */
+export const rpsSamples = (snapshot: Snapshot, serverId: string, models: readonly ModelActivity[], seconds: number, at: number): Event[] => {
+  const server = snapshot.servers[serverId];
+  if (server === undefined || server.kind !== "bespoke") return [];
+  const events: Event[] = [];
+  for (const id of server.leases) {
+    const lease = snapshot.leases[id];
+    if (lease === undefined || lease.phase !== "Ready" || lease.spec.autoscaling?.metric !== "rps") continue;
+    const names = new Set(lease.spec.models.map((m) => m.name));
+    const requests = models.filter((m) => names.has(m.model)).reduce((sum, m) => sum + Math.max(m.execution_count_delta, m.inference_count_delta), 0);
+    const rate = requests / seconds;
+    const ready = Math.max(1, server.readyReplicas);
+    events.push({ _tag: "MetricObserved", at, leaseId: id, sample: { value: rate, readyReplicas: ready, arrivalRate: rate * ready } });
+  }
+  return events;
+};
+
+export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<SidecarHub, SidecarHubShape>() {
+  static readonly layer: Layer.Layer<SidecarHub, never, Engine> = Layer.effect(
+    SidecarHub,
+    Effect.gen(function* () {
+      const engine = yield* Engine;
+      const sessions = new Map<string, Set<SidecarSession>>();
+      const sentKeys = new Map<string, string>();
+      const healths = new Map<string, ServerHealthReport>();
+      const lastActivity = new WeakMap<SidecarSession, number>();
+      // Generations only grow, across restarts too: start from the clock.
+      let generation = yield* Clock.currentTimeMillis;
+
+      const sendTo = (serverId: string, snapshot: Snapshot, targets: Iterable<SidecarSession>): void => {
+        const leases = desiredLeases(snapshot, serverId);
+        sentKeys.set(serverId, desiredKey(leases));
+        const assignment: Assignment = { generation: ++generation, leases };
+        for (const session of targets) {
+          try {
+            session.send(assignment);
+          } catch {
+            // A broken stream is detached by its own close handler.
+          }
+        }
+      };
+
+      const submitQuietly = (event: Event) =>
+        engine.submit(event).pipe(
+          Effect.tap((s) =>
+            s.result.rejections.length > 0 ? logDebug("sidecar report not applied", { rejection: s.result.rejections[0]!.message }) : Effect.void,
+          ),
+          Effect.catchAll((error) => logWarn("sidecar report not stored", { error: error.message })),
+          Effect.asVoid,
+        );
+
+      const hub: SidecarHubShape = {
+        attach: (session) =>
+          Effect.gen(function* () {
+            let set = sessions.get(session.serverId);
+            if (set === undefined) sessions.set(session.serverId, (set = new Set()));
+            set.add(session);
+            yield* logInfo("sidecar connected", { serverId: session.serverId, replicaId: session.replicaId, endpoint: session.endpoint });
+            sendTo(session.serverId, engine.snapshot(), [session]);
+          }),
+        detach: (session) =>
+          Effect.gen(function* () {
+            const set = sessions.get(session.serverId);
+            if (set?.delete(session)) yield* logInfo("sidecar disconnected", { serverId: session.serverId, replicaId: session.replicaId });
+            if (set?.size === 0) sessions.delete(session.serverId);
+          }),
+        report: (session, report) =>
+          Effect.gen(function* () {
+            const at = yield* Clock.currentTimeMillis;
+            const snapshot = engine.snapshot();
+            if ("lease" in report && report.lease !== undefined) {
+              const status = report.lease;
+              const lease = snapshot.leases[status.lease_id];
+              // Only a lease waiting for its models on this very server moves; a report from
+              // before a restart or for a lease since moved elsewhere changes nothing.
+              const waiting = lease?.phase === "Loading" && lease.placement?.serverId === session.serverId && lease.placement.assigned;
+              if (!waiting) return;
+              if ("loaded" in status && status.loaded !== undefined && (status.state === undefined || status.state === "loaded")) {
+                yield* submitQuietly({
+                  _tag: "ModelsLoaded",
+                  at,
+                  serverId: session.serverId,
+                  leaseId: status.lease_id,
+                  measuredMemory: Math.max(0, status.loaded.measured_memory_bytes),
+                  ...(status.loaded.load_time_ms > 0 ? { loadTime: status.loaded.load_time_ms } : {}),
+                });
+              } else if ("failed" in status && status.failed !== undefined && (status.state === undefined || status.state === "failed")) {
+                const error = status.failed.model === "" ? status.failed.error : `${status.failed.model}: ${status.failed.error}`;
+                yield* submitQuietly({ _tag: "ModelsFailed", at, serverId: session.serverId, leaseId: status.lease_id, error });
+              }
+              return;
+            }
+            if ("activity" in report && report.activity !== undefined) {
+              for (const model of report.activity.models) {
+                const requests = Math.max(model.execution_count_delta, model.inference_count_delta);
+                if (requests > 0) yield* submitQuietly({ _tag: "Activity", at, model: model.model, requests });
+              }
+              const since = lastActivity.get(session);
+              lastActivity.set(session, at);
+              if (since !== undefined && at > since) {
+                for (const event of rpsSamples(engine.snapshot(), session.serverId, report.activity.models, (at - since) / 1000, at)) yield* submitQuietly(event);
+              }
+              return;
+            }
+            if ("health" in report && report.health !== undefined) {
+              healths.set(session.serverId, { ready: report.health.ready, message: report.health.message, at });
+            }
+          }),
+        sync: (snapshot) =>
+          Effect.sync(() => {
+            for (const [serverId, set] of sessions) {
+              if (desiredKey(desiredLeases(snapshot, serverId)) !== sentKeys.get(serverId)) sendTo(serverId, snapshot, set);
+            }
+          }),
+        endpoints: (serverId) => [...new Set([...(sessions.get(serverId) ?? [])].map((s) => s.endpoint).filter((e) => e !== ""))].sort(),
+        sessions: (serverId) => sessions.get(serverId)?.size ?? 0,
+        health: (serverId) => healths.get(serverId),
+      };
+      return hub;
+    }),
+  );
+}

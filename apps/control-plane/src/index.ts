@@ -1,0 +1,13 @@
+export * from "./store/index.js";
+export { berthdLayer, storeLayer, backendLayer } from "./berthd.js";
+export { loadConfig, type LoadOptions } from "./config/load.js";
+export { parseFlags, USAGE, type Flags } from "./config/flags.js";
+export { ConfigError, type ConfigProblem } from "./config/errors.js";
+export { BerthdConfig, type BerthdConfigShape } from "./config/config.js";
+export { Engine, type Commit, type EngineShape } from "./engine/engine.js";
+export { Executor, backendRetry } from "./executor/executor.js";
+export { SidecarHub } from "./executor/sidecar-hub.js";
+export { simBackendLayer, SIM_BACKEND_NAME } from "./executor/sim-backend.js";
+export { GrpcServer } from "./api/grpc-server.js";
+export { HttpServer } from "./http/http-server.js";
+export { Metrics } from "./metrics/metrics.js";
