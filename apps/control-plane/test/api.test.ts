@@ -47,6 +47,15 @@ describe("berthd gRPC API", () => {
     expect(got.phase).toBe("LEASE_PHASE_READY");
   });
 
+  it("declares GPU memory from the models' sizes when a bespoke lease leaves it out", async () => {
+    const progress = await collect(a.lease.create({ spec: { name: "no-memory", models: [{ name: "simple" }] }, wait: true }));
+    const last = progress.at(-1)!;
+    expect(last.lease?.phase).toBe("LEASE_PHASE_READY");
+    // simple.onnx is tiny: the estimate is the 256Mi floor.
+    expect(last.lease?.spec?.resources?.gpuMemory).toBe("256Mi");
+    await a.lease.release({ name: "no-memory" });
+  });
+
   it("lists with tenant, phase and label filters", async () => {
     await collect(a.lease.create({ spec: spec("labelled", { labels: { team: "vision", env: "dev" } }), wait: true }));
     const mine = await a.lease.list({});

@@ -10,6 +10,7 @@ import {
   type LeasePhase,
   type LeaseRecord,
   type LeaseSpec,
+  type LeaseSpecInput,
   type ModelFacts,
   type Snapshot,
 } from "@berth/core";
@@ -22,6 +23,7 @@ import type { MetricsShape } from "../metrics/metrics.js";
 import type { RepositoriesShape } from "../repositories/repositories.js";
 import type { AllowlistShape } from "./allowlist.js";
 import { canAccessTenant, type Principal } from "./auth.js";
+import { estimateGpuMemory, modelRefsOf, needsGpuMemoryEstimate } from "./gpu-memory-estimate.js";
 import {
   apiError,
   fromImmediateFailure,
@@ -139,7 +141,8 @@ export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runti
 
   const validate = (request: T.CreateLeaseRequest, principal: Principal) =>
     Effect.gen(function* () {
-      const input = leaseSpecInput(request.spec, principal.tenant, config.leases.defaultMinDuration);
+      const given = leaseSpecInput(request.spec, principal.tenant, config.leases.defaultMinDuration);
+      const input = yield* withGpuMemoryEstimate(given);
       const decoded = validateLeaseSpec(input, { defaultRepository: config.defaultRepository });
       if (Either.isLeft(decoded)) return yield* Effect.fail(fromSpecErrors(decoded.left));
       const spec = decoded.right;
@@ -155,6 +158,18 @@ export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runti
         facts.push(fact);
       }
       return { spec, facts };
+    });
+
+  /** A bespoke lease without gpuMemory gets a first guess from its models' sizes (measured memory replaces it after load). */
+  const withGpuMemoryEstimate = (input: LeaseSpecInput) =>
+    Effect.gen(function* () {
+      if (!needsGpuMemoryEstimate(input)) return input;
+      const refs = modelRefsOf(input, config.defaultRepository);
+      if (refs === undefined) return input;
+      const facts: ModelFacts[] = [];
+      for (const ref of refs) facts.push(yield* repositories.facts(ref).pipe(Effect.mapError(fromRepositoryError)));
+      const resources = { ...(input.resources as object | undefined), gpuMemory: estimateGpuMemory(facts) };
+      return { ...input, resources } as LeaseSpecInput;
     });
 
   const quotaGuard = (spec: LeaseSpec) => (snapshot: Snapshot) => {

@@ -1,0 +1,174 @@
+// npm run bench:api — berthd's lease API from the outside: a berthd child process (sim backend,
+// so that only the control plane is measured), lease create+release with 32 calls in flight, on
+// SQLite and on PostgreSQL; then berthd's RSS holding 10,000 leases. Headline last.
+// Goals (the issue): >= 1,000 lease operations/s on SQLite; 10,000 leases in < 200 MB RSS.
+// Knobs: BENCH_PAIRS (create+release pairs per store, default 1500), BENCH_CONCURRENCY (32),
+// BENCH_LEASES (10000). PostgreSQL: BERTH_TEST_PG_URL, else scripts/ci/start-postgres.sh.
+import { execFileSync } from "node:child_process";
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { REPO_ROOT, spawnBerthd, tempDir, type BerthdProcess } from "../test/external/berthd-process.js";
+import { closedLoop, createRelease, leaseSpec, quantile, type LoadResult } from "./api-load.js";
+import { collect } from "../test/external/berthd-process.js";
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 1500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const LEASES = Number(process.env.BENCH_LEASES ?? 10_000);
+const MB = 1024 * 1024;
+
+// Room for every lease on its own bespoke sim server: placement is measured, not a full node.
+const config = (store: Record<string, unknown>) => ({
+  backend: { kind: "sim", sim: { startup: "20ms", load: "20ms" } },
+  store: { snapshotEvery: 200, ...store },
+  nodes: [{ name: "n1", cpu: "100000", memory: "4096Ti", gpus: Array.from({ length: 8 }, () => ({ model: "A10", memory: "1Ti" })) }],
+});
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** What one fsync'd commit costs on this disk: the floor under a call that commits alone. */
+const fsyncMs = (dir: string): number => {
+  const fd = openSync(join(dir, "fsync-probe"), "w");
+  const rounds = 100;
+  const t = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    writeSync(fd, Buffer.alloc(4096, i));
+    fsyncSync(fd);
+  }
+  const ms = (performance.now() - t) / rounds;
+  closeSync(fd);
+  return ms;
+};
+
+interface Row {
+  readonly store: string;
+  readonly result: LoadResult;
+  readonly events: number | undefined;
+}
+
+const report = (store: string, r: LoadResult, events: number | undefined) => {
+  const opsPerSecond = r.calls / r.seconds;
+  console.log(
+    `${store.padEnd(10)} ${fmt(r.calls)} lease ops (create+release, ${CONCURRENCY} in flight) in ${fmt(r.seconds, 1)} s: ${fmt(opsPerSecond)} ops/s; ` +
+      `latency p50 ${fmt(quantile(r.latencies, 0.5), 1)} ms, p99 ${fmt(quantile(r.latencies, 0.99), 1)} ms` +
+      (events === undefined ? "" : `; ${fmt(events / r.calls, 2)} store commits per API op`),
+  );
+  return opsPerSecond;
+};
+
+async function measure(store: string, berthd: BerthdProcess): Promise<LoadResult> {
+  const client = berthd.client({ callTimeoutMs: 60_000 });
+  await closedLoop(64, CONCURRENCY, createRelease(client, `warm-${store}`));
+  return closedLoop(PAIRS, CONCURRENCY, createRelease(client, `bench-${store}`));
+}
+
+async function sqliteRun(): Promise<Row> {
+  const stateDir = tempDir("bench-api-sqlite");
+  try {
+    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000 });
+    const before = headSeqSqlite(undefined);
+    void before;
+    let result: LoadResult;
+    let events: number | undefined;
+    try {
+      const seqBefore = await seqOf(berthd);
+      result = await measure("sqlite", berthd);
+      const seqAfter = await seqOf(berthd);
+      events = seqBefore === undefined || seqAfter === undefined ? undefined : seqAfter - seqBefore;
+    } finally {
+      await berthd.stop();
+    }
+    return { store: "SQLite", result, events };
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+// The store's head seq is not in berthd's metrics; the engine's commits are counted instead through
+// the state it serves: every API op's event plus the executor's (server up, models loaded) ones.
+// SQLite's file is locked by berthd while it runs, so this reads the figure after the run instead.
+const headSeqSqlite = (path: string | undefined): number | undefined => {
+  if (path === undefined) return undefined;
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT last_seq FROM store_head WHERE id = 1").get() as { last_seq: number }).last_seq;
+  } finally {
+    db.close();
+  }
+};
+const seqOf = async (_berthd: BerthdProcess): Promise<number | undefined> => undefined;
+
+async function postgresRun(): Promise<Row> {
+  const base = process.env.BERTH_TEST_PG_URL ?? execFileSync(join(REPO_ROOT, "scripts/ci/start-postgres.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  // berthd keeps its tables in the database's public schema: a database of its own for the run.
+  const database = `berth_bench_${process.pid}`;
+  const admin = new pg.Client(base);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  const stateDir = tempDir("bench-api-pg");
+  try {
+    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "postgres", url: url.toString() }), startTimeoutMs: 120_000 });
+    let result: LoadResult;
+    try {
+      result = await measure("postgres", berthd);
+    } finally {
+      await berthd.stop();
+    }
+    const db = new pg.Client(url.toString());
+    await db.connect();
+    const events = Number((await db.query("SELECT last_seq FROM store_head WHERE id = 1")).rows[0]?.last_seq);
+    await db.end();
+    return { store: "PostgreSQL", result, events };
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function rssRun(): Promise<{ baseline: number; held: number; seconds: number }> {
+  const stateDir = tempDir("bench-api-rss");
+  try {
+    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000 });
+    try {
+      const baseline = berthd.rssBytes();
+      const client = berthd.client({ callTimeoutMs: 120_000 });
+      const t = performance.now();
+      let done = 0;
+      await closedLoop(LEASES, CONCURRENCY, async (i, timed) => {
+        await timed(() => collect(client.lease.create({ spec: leaseSpec(`held-${i}`) })));
+        if (++done % 2000 === 0) console.log(`  ${fmt(done)} leases created, RSS ${fmt(berthd.rssBytes() / MB)} MB`);
+      });
+      const seconds = (performance.now() - t) / 1000;
+      const { leases } = await client.lease.list({});
+      if (leases.length < LEASES) throw new Error(`berthd holds ${leases.length} leases, not ${LEASES}`);
+      // Let the executor finish (sim servers up, models loaded) before reading the figure.
+      await new Promise((r) => setTimeout(r, 3000));
+      return { baseline, held: berthd.rssBytes(), seconds };
+    } finally {
+      await berthd.stop(30_000);
+    }
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+const probeDir = tempDir("bench-fsync");
+const fsync = fsyncMs(probeDir);
+rmSync(probeDir, { recursive: true, force: true });
+console.log(`berthd API benchmark: ${PAIRS} create+release pairs per store, ${CONCURRENCY} calls in flight, sim backend; fsync on this disk ${fmt(fsync, 2)} ms`);
+
+const sqlite = await sqliteRun();
+const sqliteOps = report("SQLite", sqlite.result, sqlite.events);
+const postgres = await postgresRun();
+const pgOps = report("PostgreSQL", postgres.result, postgres.events);
+const rss = await rssRun();
+console.log(`RSS: ${fmt(rss.baseline / MB)} MB idle, ${fmt(rss.held / MB)} MB holding ${fmt(LEASES)} leases (created in ${fmt(rss.seconds, 1)} s, ${fmt(LEASES / rss.seconds)} creates/s)`);
+console.log(
+  `headline: lease ops/s SQLite ${fmt(sqliteOps)} (goal >= 1,000: ${sqliteOps >= 1000 ? "met" : "NOT met"}), PostgreSQL ${fmt(pgOps)}; ` +
+    `${fmt(LEASES)} leases in ${fmt(rss.held / MB)} MB RSS (goal < 200 MB: ${rss.held < 200 * MB ? "met" : "NOT met"})`,
+);
