@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ClusterState } from "../../src/placement/cluster-state.js";
 import { BERTH_POLICY, createBerthPolicy, type WorkloadShape } from "../../src/placement/policies/berth.js";
+import { leftoverTable } from "../../src/placement/policies/berth/forecast.js";
 import type { PlacementRequest } from "../../src/placement/types.js";
 import { rngFromSeed } from "../../src/random/rng.js";
 import { GiB } from "../../src/units.js";
@@ -38,6 +39,46 @@ describe("berth placement policy", () => {
     const s = new ClusterState([node("small", { gpus: 4, cpu: 32000 }), node("big", { gpus: 4, cpu: 96000 })]);
     const d = createBerthPolicy({ workload: forecast }).place(request(none, { cpu: 30000 }), s, rng);
     expect(d.chosen?.nodeIndex).toBe(1);
+  });
+
+  it("feeds GPUs: CPU goes where it leaves every free GPU enough CPU, though one more pod fits either way", () => {
+    // The forecast asks 11 cores per GPU. Taking 16 cores of the dense node (8 GPUs, 96 cores)
+    // leaves 80 cores for 8 GPUs (7.3 fed); the CPU-rich node (2 GPUs, 104 cores) stays fed.
+    // One 11-core pod still fits both, so FGD's measure alone cannot tell them apart and the
+    // first node would win.
+    const perGpu: WorkloadShape[] = [{ cpu: 11000, memory: GiB, gpuMilli: 1000, gpuCount: 1, weight: 1 }];
+    const s = new ClusterState([node("dense", { gpus: 8, cpu: 96000 }), node("rich", { gpus: 2, cpu: 104000 })]);
+    const cpuPod = request(none, { cpu: 16000 });
+    expect(createBerthPolicy({ workload: perGpu, feedWeight: 0 }).place(cpuPod, s, rng).chosen?.node).toBe("dense");
+    expect(createBerthPolicy({ workload: perGpu }).place(cpuPod, s, rng).chosen?.node).toBe("rich");
+  });
+
+  it("gives equal scores to the first node in order (first-fit packing within a score bin)", () => {
+    const s = new ClusterState([node("a", { gpus: 4 }), node("b", { gpus: 4 }), node("c", { gpus: 4 })]);
+    const policy = createBerthPolicy({ workload: forecast });
+    expect(policy.place(request(whole(1)), s, rng).chosen?.node).toBe("a");
+    put(s, 1, request(whole(1)), [0]);
+    // b is now in another state; a and c are still alike, and a comes first.
+    expect(policy.place(request(whole(4)), s, rng).chosen?.node).toBe("a");
+  });
+
+  it("leftover table: idle ends are what no forecast pod can fill, shrinking as fitting pods are likely", () => {
+    const shapes: WorkloadShape[] = [
+      { cpu: 0, memory: 0, gpuMilli: 470, gpuCount: 1, weight: 1 },
+      { cpu: 0, memory: 0, gpuMilli: 1000, gpuCount: 1, weight: 1 },
+      { cpu: 0, memory: 0, gpuMilli: 0, gpuCount: 0, weight: 2 },
+    ];
+    const t = leftoverTable(shapes, 0.01);
+    expect(t[0]).toBe(0);
+    // Nothing fits below 470: the whole free share stays idle.
+    expect(t[60]).toBe(60);
+    expect(t[469]).toBe(469);
+    // 530 free: a 470 (a quarter of arrivals) most likely comes and leaves 60.
+    expect(t[530]).toBeCloseTo((0.01 * 530 + 0.25 * 60) / 0.26, 9);
+    expect(t[470]).toBeLessThan(t[530]);
+    // With no chance of another pod (hazard huge), nothing is filled.
+    expect(leftoverTable(shapes, 1e12)[530]).toBeCloseTo(530, 6);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), (f) => t[f] >= 0 && t[f] <= f + 1e-9));
   });
 
   it("honours the filters: GPU model, capacity, node state, groups", () => {
