@@ -8,7 +8,8 @@ import { lru } from "@berth/core/eviction/lru";
 import { costAware } from "@berth/core/eviction/cost-aware";
 import { fixed, untilNeeded } from "@berth/core/eviction/keepalive-fixed";
 import { hybridHistogram } from "@berth/core/eviction/keepalive-hybrid";
-import { berthKeepAlive, defaultBerthKeepAliveOptions } from "@berth/core/eviction/keepalive-berth";
+import { berthKeepAlive, defaultBerthKeepAliveOptions, type BerthKeepAliveOptions } from "@berth/core/eviction/keepalive-berth";
+import { pooledBerthKeepAlive } from "@berth/core/eviction/keepalive-berth-pooled";
 
 export interface SimPolicy {
   readonly name: string;
@@ -20,7 +21,9 @@ export interface SimPolicy {
 }
 
 /** Berth before pre-warm plans and time of day: one keep-alive T over all gaps. */
-const rentOrBuyOnly = { ...defaultBerthKeepAliveOptions, prewarm: false, timeOfDayWindow: 0, referencePenalty: false };
+const rentOrBuyOnly: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, prewarm: false, timeOfDayWindow: 0, referencePenalty: false };
+/** Berth without the fleet prior: each lease's plan from its own gaps alone. */
+const alone: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, fleetPrior: 0 };
 
 export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   "fixed-10m": () => ({
@@ -40,15 +43,19 @@ export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
     describe: "an LRU cache: warm until memory is needed, least recently used first",
   }),
   berth: () => ({
-    name: "berth", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
-    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps, lulls dated by time of day; cost-aware eviction when memory is full",
+    name: "berth", keepAlive: pooledBerthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
+    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps pooled with the fleet's (k = 10), lulls dated by time of day; cost-aware eviction when memory is full",
+  }),
+  "berth-alone": () => ({
+    name: "berth-alone", keepAlive: pooledBerthKeepAlive(alone), eviction: costAware(), unloadAtExpiry: true,
+    describe: "ablation: Berth without the fleet prior (each model's plan from its own gaps alone)",
   }),
   "berth-rent": () => ({
     name: "berth-rent", keepAlive: berthKeepAlive(rentOrBuyOnly), eviction: costAware(), unloadAtExpiry: true,
     describe: "ablation: Berth's single rent-or-buy keep-alive T (no pre-warm, no time of day, measured load price); cost-aware eviction",
   }),
   "berth-warm": () => ({
-    name: "berth-warm", keepAlive: berthKeepAlive(), eviction: costAware(), unloadAtExpiry: false,
+    name: "berth-warm", keepAlive: pooledBerthKeepAlive(), eviction: costAware(), unloadAtExpiry: false,
     describe: "Berth's lease expiry, but expired models stay warm until memory is needed; cost-aware eviction",
   }),
 };
@@ -62,10 +69,11 @@ export const simPolicyNames = Object.keys(simPolicies);
 export const simPolicy = (name: string): SimPolicy | undefined => {
   const registered = simPolicies[name];
   if (registered) return registered();
-  const m = /^(berth|berth-warm|berth-rent)@(\d+(?:\.\d+)?)m$/.exec(name);
+  const m = /^(berth|berth-warm|berth-rent|berth-alone)@(\d+(?:\.\d+)?)m$/.exec(name);
   if (!m || !(Number(m[2]) > 0)) return undefined;
   const base = simPolicies[m[1]]();
-  const options = m[1] === "berth-rent" ? rentOrBuyOnly : defaultBerthKeepAliveOptions;
-  return { ...base, name, keepAlive: berthKeepAlive({ ...options, breakEven: Number(m[2]) * MINUTE }) };
+  const breakEven = Number(m[2]) * MINUTE;
+  if (m[1] === "berth-rent") return { ...base, name, keepAlive: berthKeepAlive({ ...rentOrBuyOnly, breakEven }) };
+  return { ...base, name, keepAlive: pooledBerthKeepAlive({ ...(m[1] === "berth-alone" ? alone : defaultBerthKeepAliveOptions), breakEven }) };
 };
 export const defaultPolicyNames = ["fixed-10m", "fixed-20m", "hybrid", "lru", "berth", "berth-warm"];

@@ -10,3 +10,7 @@ export * from "./idle-histogram.js";
 export * from "./keepalive-hybrid.js";
 export * from "./keepalive-berth.js";
 export * from "./keepalive-registry.js";
+export * from "./keepalive-berth-pooled.js";
+export * from "./gap-profile.js";
+export * from "./keepalive-plan.js";
+export * from "./keepalive-time-of-day.js";

@@ -20,6 +20,10 @@
 // With too little history we use the deterministic rent-or-buy rule, T = the lease's own
 // break-even time (loadTime / (price x size)), which never costs more than twice the best
 // choice in hindsight. When memory is needed sooner, cost-aware eviction decides (cost-aware.ts).
+// berthWindows is the exact, stateless form, from one lease's gaps. The form the simulator
+// and fleets use is keepalive-berth-pooled.ts: the same plan, learned online on binned gaps
+// (fast), with each lease's gaps pooled with the fleet's, so sparse leases are not planned
+// from a handful of gaps.
 import type { Bytes, DurationMs } from "../units.js";
 import { GiB } from "../units.js";
 import { HOUR, type KeepAliveInput, type KeepAlivePolicy, type KeepAliveWindows } from "./keepalive.js";
@@ -63,6 +67,11 @@ export interface BerthKeepAliveOptions {
    * the mean of a handful of loads is mostly noise, and a noisy price scatters the plans.
    */
   readonly referencePenalty: boolean;
+  /**
+   * Weight, in gaps, of the fleet's gaps in each lease's distribution (the pooled prior of
+   * keepalive-berth-pooled.ts; 0: each lease alone). Only the pooled policy uses it.
+   */
+  readonly fleetPrior: number;
 }
 
 export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
@@ -85,6 +94,8 @@ export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
   timeOfDayShiftAbove: 2 * HOUR,
   warmFromAllGaps: true,
   referencePenalty: true,
+  // A lease's gaps weigh n against the fleet's 10 (sim/results/keepalive.md).
+  fleetPrior: 10,
 };
 
 /** Load time that holding one byte for one millisecond is worth. */

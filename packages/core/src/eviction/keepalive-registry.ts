@@ -1,7 +1,8 @@
 // Keep-alive policies by name.
 import type { KeepAlivePolicy } from "./keepalive.js";
 import { MINUTE } from "./keepalive.js";
-import { BERTH_KEEPALIVE, berthKeepAlive } from "./keepalive-berth.js";
+import { BERTH_KEEPALIVE } from "./keepalive-berth.js";
+import { pooledBerthKeepAlive } from "./keepalive-berth-pooled.js";
 import { fixed, UNTIL_NEEDED, untilNeeded } from "./keepalive-fixed.js";
 import { HYBRID_HISTOGRAM, hybridHistogram } from "./keepalive-hybrid.js";
 
@@ -9,7 +10,8 @@ export const keepAlivePolicies: Readonly<Record<string, () => KeepAlivePolicy>> 
   "fixed-10m": () => fixed(10 * MINUTE),
   "fixed-20m": () => fixed(20 * MINUTE),
   [HYBRID_HISTOGRAM]: () => hybridHistogram(),
-  [BERTH_KEEPALIVE]: () => berthKeepAlive(),
+  // The pooled plan is Berth's keep-alive (sim/results/keepalive.md); one instance per run: it learns online.
+  [BERTH_KEEPALIVE]: () => pooledBerthKeepAlive(),
   [UNTIL_NEEDED]: () => untilNeeded(),
 };
 
