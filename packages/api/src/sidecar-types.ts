@@ -57,11 +57,31 @@ export type LeaseStatus = {
   readonly generation: number;
 } & LeaseState;
 
+/**
+ * One model's load on one replica over `interval_ms` (deltas of the statistics extension's
+ * cumulative counters). Definitions: rps = requests_completed / interval; queue_time =
+ * queue_ns_delta / queue_count_delta (ms); inflight = (queue_ns_delta + compute_ns_delta) / interval.
+ */
+export interface ModelMetrics {
+  readonly interval_ms: number;
+  readonly requests_completed: number;
+  readonly requests_failed: number;
+  readonly queue_count_delta: number;
+  readonly queue_ns_delta: number;
+  readonly compute_ns_delta: number;
+  readonly queue_time_ms: number;
+  readonly inflight: number;
+  readonly rps: number;
+  readonly counters_reset: boolean;
+}
+
 export interface ModelActivity {
   readonly model: string;
   readonly inference_count_delta: number;
   readonly execution_count_delta: number;
   readonly last_inference_ms: number;
+  /** Absent (null when decoded) without a baseline and from older sidecars. */
+  readonly metrics?: ModelMetrics | null;
 }
 
 export interface Activity {

@@ -1,9 +1,11 @@
-import { Clock, Context, Effect, Layer } from "effect";
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "effect";
 import type { Event, Snapshot } from "@berth/core";
 import type { Assignment, ModelActivity, SidecarReport } from "@berth/api/sidecar";
+import { BerthdConfig } from "../config/config.js";
 import { Engine } from "../engine/engine.js";
 import { logDebug, logInfo, logWarn } from "../log.js";
 import { desiredKey, desiredLeases } from "./desired.js";
+import { addLoad, isAutoscalingMetric, leaseMetricSample, loadOfActivity, type ModelLoad } from "./lease-metrics.js";
 
 /** One connected sidecar (a gRPC Connect stream, or the sim backend's in-process sidecar). */
 export interface SidecarSession {
@@ -31,12 +33,39 @@ export interface SidecarHubShape {
   readonly endpoints: (serverId: string) => readonly string[];
   readonly sessions: (serverId: string) => number;
   readonly health: (serverId: string) => ServerHealthReport | undefined;
+  /**
+   * Turns the load the sidecars reported since the previous call into one MetricObserved per
+   * autoscaled lease (lease-metrics.ts) and starts a new period. The hub calls it every
+   * autoscaler sync period by itself.
+   */
+  readonly observeMetrics: Effect.Effect<void>;
 }
 
 /**
- * Request rate per replica, for the autoscalers of bespoke leases that scale on `rps`: the
- * requests a replica served for the lease's models since its previous Activity report, per
- * second. Each replica reports its own; the rate of one stands for the average.
+ * One MetricObserved per Ready, autoscaled bespoke lease on each server whose replicas reported
+ * load this period (`periods`: server -> replica -> model -> load), on the metric its spec names.
+ */
+export const metricSamples = (snapshot: Snapshot, periods: ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, ModelLoad>>>, at: number): Event[] => {
+  const events: Event[] = [];
+  for (const [serverId, replicas] of periods) {
+    const server = snapshot.servers[serverId];
+    if (server === undefined || server.kind !== "bespoke") continue;
+    for (const id of server.leases) {
+      const lease = snapshot.leases[id];
+      const metric = lease?.spec.autoscaling?.metric;
+      if (lease === undefined || lease.phase !== "Ready" || metric === undefined || !isAutoscalingMetric(metric)) continue;
+      const sample = leaseMetricSample(metric, new Set(lease.spec.models.map((m) => m.name)), replicas.values(), Math.max(1, server.replicas.length));
+      if (sample !== undefined) events.push({ _tag: "MetricObserved", at, leaseId: id, sample });
+    }
+  }
+  return events;
+};
+
+/**
+ * Request rate per replica from one Activity report, for bespoke leases that scale on `rps`:
+ * the requests a replica served for the lease's models since its previous report, per second,
+ * the rate of one standing for the average. The hub itself now aggregates every metric over
+ * all replicas per sync period (metricSamples); this per-report form stays for callers of it.
  */
 export const rpsSamples = (snapshot: Snapshot, serverId: string, models: readonly ModelActivity[], seconds: number, at: number): Event[] => {
   const server = snapshot.servers[serverId];
@@ -55,14 +84,32 @@ export const rpsSamples = (snapshot: Snapshot, serverId: string, models: readonl
 };
 
 export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<SidecarHub, SidecarHubShape>() {
-  static readonly layer: Layer.Layer<SidecarHub, never, Engine> = Layer.effect(
+  static readonly layer: Layer.Layer<SidecarHub, never, Engine> = Layer.scoped(
     SidecarHub,
     Effect.gen(function* () {
       const engine = yield* Engine;
+      // The autoscalers' sync period from berthd's configuration (HPA's 15 s without one).
+      const syncPeriod = Option.match(yield* Effect.serviceOption(BerthdConfig), {
+        onNone: () => 15_000,
+        onSome: (config) => config.decide.autoscaler.syncPeriod,
+      });
       const sessions = new Map<string, Set<SidecarSession>>();
       const sentKeys = new Map<string, string>();
       const healths = new Map<string, ServerHealthReport>();
       const lastActivity = new WeakMap<SidecarSession, number>();
+      // This sync period's load: server -> replica -> model -> load summed over its reports.
+      let periods = new Map<string, Map<string, Map<string, ModelLoad>>>();
+      const recordLoad = (session: SidecarSession, models: readonly ModelActivity[], fallbackIntervalMs: number | undefined): void => {
+        let replicas = periods.get(session.serverId);
+        if (replicas === undefined) periods.set(session.serverId, (replicas = new Map()));
+        let loads = replicas.get(session.replicaId);
+        for (const model of models) {
+          const load = loadOfActivity(model, fallbackIntervalMs);
+          if (load === undefined) continue;
+          if (loads === undefined) replicas.set(session.replicaId, (loads = new Map()));
+          loads.set(model.model, addLoad(loads.get(model.model), load));
+        }
+      };
       // Generations only grow, across restarts too: start from the clock.
       let generation = yield* Clock.currentTimeMillis;
 
@@ -136,9 +183,7 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
               }
               const since = lastActivity.get(session);
               lastActivity.set(session, at);
-              if (since !== undefined && at > since) {
-                for (const event of rpsSamples(engine.snapshot(), session.serverId, report.activity.models, (at - since) / 1000, at)) yield* submitQuietly(event);
-              }
+              recordLoad(session, report.activity.models, since !== undefined && at > since ? at - since : undefined);
               return;
             }
             if ("health" in report && report.health !== undefined) {
@@ -154,7 +199,15 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
         endpoints: (serverId) => [...new Set([...(sessions.get(serverId) ?? [])].map((s) => s.endpoint).filter((e) => e !== ""))].sort(),
         sessions: (serverId) => sessions.get(serverId)?.size ?? 0,
         health: (serverId) => healths.get(serverId),
+        observeMetrics: Effect.gen(function* () {
+          const ended = periods;
+          periods = new Map();
+          if (ended.size === 0) return;
+          const at = yield* Clock.currentTimeMillis;
+          for (const event of metricSamples(engine.snapshot(), ended, at)) yield* submitQuietly(event);
+        }),
       };
+      yield* hub.observeMetrics.pipe(Effect.repeat(Schedule.spaced(Duration.millis(syncPeriod))), Effect.forkScoped);
       return hub;
     }),
   );
