@@ -8,3 +8,4 @@ export { PROCESS_BACKEND_NAME, MANAGED_BY, makeProcessBackend, layerProcess, lay
 export { decodeProcessBackendConfig, ProcessBackendConfigSchema, type ProcessBackendConfig, type ProcessBackendOptions, type ProcessImage } from "./process/config.js";
 export { MODEL_SERVER_IMAGE, defaultRuntime, serverCommand, type ServerRuntime } from "./process/runtime.js";
 export { replicaRestartSchedule } from "./process/replica.js";
+export * from "./docker/index.js";

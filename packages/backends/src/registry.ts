@@ -3,6 +3,7 @@
 import { Layer } from "effect";
 import type { Backend } from "./backend.js";
 import { backendError, type BackendError } from "./errors.js";
+import { dockerBackendPlugin } from "./docker/docker-backend.js";
 import { PROCESS_BACKEND_NAME, processBackendLayerFromConfig } from "./process/process-backend.js";
 
 export interface BackendPlugin {
@@ -16,7 +17,10 @@ export type BackendRegistry = ReadonlyMap<string, BackendPlugin>;
 export const processBackendPlugin: BackendPlugin = { name: PROCESS_BACKEND_NAME, layer: processBackendLayerFromConfig };
 
 /** The backends that ship with Berth (docker and kubernetes join as they are written). */
-export const builtinBackends: BackendRegistry = new Map([[processBackendPlugin.name, processBackendPlugin]]);
+export const builtinBackends: BackendRegistry = new Map([
+  [processBackendPlugin.name, processBackendPlugin],
+  [dockerBackendPlugin.name, dockerBackendPlugin],
+]);
 
 /** A registry with more plugins (a later one replaces an earlier one of the same name). */
 export function withPlugins(registry: BackendRegistry, ...plugins: readonly BackendPlugin[]): BackendRegistry {
