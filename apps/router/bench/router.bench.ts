@@ -8,6 +8,9 @@
 //          --connections N (default 64)
 //          --replicas N (default 1; with 2, "direct" still hits the first replica only)
 //          --nginx-workers N (default 1: the router is one Node process)
+//          --fixed-upstream (instead of model servers, a raw TCP server answering every request
+//            with the same 300-byte JSON body: the proxies' own cost without the replica's)
+//          --router-workers N (default 1; N > 1 runs the router with --workers N: compare with --nginx-workers N)
 // A second phase measures the proxies' own latency with one connection (no queueing at the
 // replica), where the added p50/p99 is the proxy's cost rather than the machine's scheduling.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -32,7 +35,45 @@ const ROUNDS = flag("rounds", 3);
 const WARMUP_S = flag("warmup", 2);
 const CONNECTIONS = flag("connections", 64);
 const REPLICAS = flag("replicas", 1);
+const FIXED_UPSTREAM = process.argv.includes("--fixed-upstream");
+
+/** What the bench needs of an upstream: its address, its process, and a way to stop it. */
+type Upstream = Pick<Replica, "http" | "pid" | "stop">;
+
+// A replica that costs next to nothing: reads each request (Content-Length bodies) and writes a
+// fixed answer with the headers a node:http server would send, on keep-alive connections.
+const FIXED_UPSTREAM_JS = `
+const net = require("node:net");
+const body = JSON.stringify({ model_name: "simple", model_version: "1", outputs: ["OUTPUT0", "OUTPUT1"].map((name) => ({ name, datatype: "INT32", shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i) })) });
+const answer = Buffer.from("HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: " + body.length + "\\r\\nConnection: keep-alive\\r\\nKeep-Alive: timeout=5\\r\\n\\r\\n" + body);
+const server = net.createServer({ noDelay: true }, (socket) => {
+  let buf = "";
+  socket.on("error", () => {});
+  socket.on("data", (d) => {
+    buf += d.toString("latin1");
+    for (;;) {
+      const end = buf.indexOf("\\r\\n\\r\\n");
+      if (end === -1) return;
+      const m = /^content-length: *(\\d+)/im.exec(buf.slice(0, end));
+      const total = end + 4 + (m ? Number(m[1]) : 0);
+      if (buf.length < total) return;
+      buf = buf.slice(total);
+      socket.write(answer);
+    }
+  });
+});
+server.listen(0, "127.0.0.1", () => console.log("FIXED_UPSTREAM " + server.address().port));
+process.on("SIGTERM", () => process.exit(0));
+`;
+
+function startFixedUpstream(): Promise<Upstream> {
+  return startProcess(process.execPath, ["-e", FIXED_UPSTREAM_JS], (line) => (line.startsWith("FIXED_UPSTREAM ") ? Number(line.slice(15)) : undefined), "fixed upstream").then(
+    ({ child, port }) => ({ http: `127.0.0.1:${port}`, pid: child.pid!, stop: () => stop(child) }),
+  );
+}
 const NGINX_WORKERS = flag("nginx-workers", 1);
+/** The router's processes (`--workers`); compare with as many nginx workers. */
+const ROUTER_WORKERS = flag("router-workers", 1);
 
 function need(binary: string, hint: string): string {
   const found = spawnSync("sh", ["-c", `command -v ${binary} || ls /usr/sbin/${binary} 2>/dev/null`], { encoding: "utf8" }).stdout.trim().split("\n")[0];
@@ -159,16 +200,16 @@ async function main(): Promise<void> {
   const nginx = need("nginx", "apt-get install -y nginx-light (or nginx)");
   const work = await mkdtemp(join(tmpdir(), "berth-router-bench-"));
   const repo = await demoRepository();
-  let replicas: Replica[] = [];
+  let replicas: Upstream[] = [];
   let router: ChildProcess | undefined;
   let nginxChild: ChildProcess | undefined;
   try {
-    replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(repo.dir)));
+    replicas = await Promise.all(Array.from({ length: REPLICAS }, () => (FIXED_UPSTREAM ? startFixedUpstream() : startReplica(repo.dir))));
     const routesFile = join(work, "routes.json");
     await writeFile(routesFile, JSON.stringify({ leases: [{ name: "bench", models: ["simple"], replicas: replicas.map((r, i) => ({ id: `r${i + 1}`, http: r.http })) }] }));
     const started = await startProcess(
       process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "apps/router/src/main.ts"), "--routes", routesFile, "--http-port", "0", "--grpc-port", "off", "--host", "127.0.0.1"],
+      ["--import", "tsx", join(REPO_ROOT, "apps/router/src/main.ts"), "--routes", routesFile, "--http-port", "0", "--grpc-port", "off", "--host", "127.0.0.1", "--workers", String(ROUTER_WORKERS)],
       (line) => parseListeningLine(line)?.http,
       "router",
     );
@@ -184,7 +225,7 @@ async function main(): Promise<void> {
 
     const script = join(work, "post.lua");
     await writeFile(script, WRK_SCRIPT(simpleJson(1).body));
-    const proxyPids = { direct: [] as number[], router: [router.pid!], nginx: withChildren(nginxChild.pid!) };
+    const proxyPids = { direct: [] as number[], router: withChildren(router.pid!), nginx: withChildren(nginxChild.pid!) };
     const replicaPids = replicas.map((r) => r.pid);
     const targets = [
       { name: "direct", url: `http://${replicas[0].http}/v2/models/simple/infer`, pids: proxyPids.direct },
@@ -195,7 +236,7 @@ async function main(): Promise<void> {
     const cpu = new Map(targets.map((t) => [t.name, { proxyS: 0, replicaS: 0, requests: 0 }]));
     const cpus = (await import("node:os")).cpus().length;
     console.log(
-      `router bench: ${REPLICAS} model-server replica(s) of 'simple', ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${DURATION_S} s per target after ${WARMUP_S} s warm-up, wrk -t2, nginx ${NGINX_WORKERS} worker(s), ${cpus} CPU(s), load average ${(await import("node:os")).loadavg()[0].toFixed(1)}`,
+      `router bench: ${REPLICAS} ${FIXED_UPSTREAM ? "fixed-answer upstream(s)" : "model-server replica(s) of 'simple'"}, ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${DURATION_S} s per target after ${WARMUP_S} s warm-up, wrk -t2, router ${ROUTER_WORKERS} process(es), nginx ${NGINX_WORKERS} worker(s), ${cpus} CPU(s), load average ${(await import("node:os")).loadavg()[0].toFixed(1)}`,
     );
     for (const t of targets) await runWrk(wrk, script, t.url, WARMUP_S);
     const measure = async (connections: number) => {

@@ -13,13 +13,36 @@ const HOST_PORT = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
 /** One replica id per (server, endpoint): the same replica in two leases of a pool server counts its outstanding requests once. */
 export const replicaId = (serverId: string, endpoint: string): string => `${serverId}@${endpoint}`;
 
+interface Endpoints {
+  readonly http: string;
+  readonly grpc?: string;
+}
+
+/**
+ * The replicas' endpoints, one per HTTP endpoint, sorted: berthd lists a replica's gRPC
+ * endpoint at the index of its HTTP one (`grpcEndpoints`; absent from an older berthd, and ""
+ * where it does not know it). Without a listing, a kept route's own replicas.
+ */
+const replicaEndpoints = (listed: { readonly endpoints: readonly string[]; readonly grpcEndpoints?: readonly string[] | undefined }, kept?: LeaseRoute): Endpoints[] => {
+  const found = new Map<string, string | undefined>();
+  listed.endpoints.forEach((http, i) => {
+    const grpc = listed.grpcEndpoints?.[i];
+    if (HOST_PORT.test(http)) found.set(http, grpc !== undefined && HOST_PORT.test(grpc) ? grpc : found.get(http));
+  });
+  for (const r of kept?.replicas ?? []) if (r.http !== undefined) found.set(r.http, r.grpc);
+  return [...found.keys()].sort().map((http) => {
+    const grpc = found.get(http);
+    return grpc === undefined ? { http } : { http, grpc };
+  });
+};
+
 const onServer = (route: LeaseRoute, serverId: string): boolean => route.replicas.length > 0 && route.replicas.every((r) => r.id.startsWith(`${serverId}@`));
 
 /**
  * The route set for the leases berthd reports. A lease's endpoints come from its server's
  * latest listing when berthd listed that server (the sidecars connected now), otherwise from
- * the lease's own placement. Endpoints are KServe v2 HTTP `host:port`s: berthd reports no gRPC
- * endpoints yet, so gRPC requests find no replica.
+ * the lease's own placement. Each replica has its KServe v2 HTTP `host:port` and, where berthd
+ * knows it, its gRPC one (a replica without one takes no gRPC requests).
  *
  * `previous` (the last route set) bridges berthd's re-checks: a lease routed on a server that
  * is Loading again on that same server (berthd restarted and awaits the sidecar's report, or a
@@ -49,15 +72,15 @@ export function routeSetFromBerthd(
     }
     if (!ROUTED_PHASES.has(phase)) continue;
     const server = servers.get(placement.serverId);
-    const reported = (server !== undefined && server.endpoints.length > 0 ? server.endpoints : placement.endpoints).filter((e) => HOST_PORT.test(e));
-    const endpoints = [...new Set(reported.length > 0 ? reported : (kept?.replicas.flatMap((r) => (r.http === undefined ? [] : [r.http])) ?? []))].sort();
+    const reported = replicaEndpoints(server !== undefined && server.endpoints.length > 0 ? server : placement);
+    const endpoints = reported.length > 0 ? reported : replicaEndpoints({ endpoints: [], grpcEndpoints: [] }, kept);
     if (endpoints.length === 0) continue;
     seen.add(lease.name);
     routes.push({
       name: lease.name,
       phase,
       models: [...new Set((lease.spec?.models ?? []).map((m) => m.name))],
-      replicas: endpoints.map((endpoint) => ({ id: replicaId(placement.serverId, endpoint), http: endpoint })),
+      replicas: endpoints.map(({ http, grpc }) => ({ id: replicaId(placement.serverId, http), http, ...(grpc !== undefined ? { grpc } : {}) })),
     });
   }
   routes.sort((a, b) => a.name.localeCompare(b.name));

@@ -9,10 +9,12 @@ export interface RouterFlags {
   readonly routes: string | undefined;
   readonly picker: ReplicaPickerName;
   readonly seed: number | undefined;
+  /** Processes sharing the listeners (node:cluster); 1 serves from this process alone. */
+  readonly workers: number;
 }
 
 /** Triton's ports, so Triton clients reach the router with their defaults. */
-export const DEFAULT_FLAGS: RouterFlags = { host: "127.0.0.1", httpPort: 8000, grpcPort: 8001, routes: undefined, picker: "power-of-two", seed: undefined };
+export const DEFAULT_FLAGS: RouterFlags = { host: "127.0.0.1", httpPort: 8000, grpcPort: 8001, routes: undefined, picker: "power-of-two", seed: undefined, workers: 1 };
 
 export const USAGE = `usage: berth-router [options]
   --host A            address to listen on (default 127.0.0.1)
@@ -21,6 +23,8 @@ export const USAGE = `usage: berth-router [options]
   --routes FILE       routing table as JSON or YAML, reloaded when it changes
   --picker NAME       replica picker: power-of-two (default) or round-robin
   --seed N            seed of the picker's random source
+  --workers N         worker processes sharing the ports (default 1); each follows the route file
+                      and keeps its own replica load counts and activity
 The chosen ports are printed as one JSON line on stdout once the router listens.`;
 
 export class FlagError extends Error {}
@@ -38,7 +42,7 @@ export function parseFlags(argv: readonly string[]): RouterFlags {
     if (!arg.startsWith("--")) throw new FlagError(`unexpected argument '${arg}'`);
     const eq = arg.indexOf("=");
     const flag = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    if (!["host", "http-port", "grpc-port", "routes", "picker", "seed"].includes(flag)) throw new FlagError(`unknown flag --${flag}`);
+    if (!["host", "http-port", "grpc-port", "routes", "picker", "seed", "workers"].includes(flag)) throw new FlagError(`unknown flag --${flag}`);
     let value: string;
     if (eq !== -1) value = arg.slice(eq + 1);
     else if (i + 1 < argv.length) value = argv[++i];
@@ -64,6 +68,12 @@ export function parseFlags(argv: readonly string[]): RouterFlags {
         const n = Number(value);
         if (!Number.isInteger(n)) throw new FlagError(`--seed must be an integer, got '${value}'`);
         flags.seed = n;
+        break;
+      }
+      case "workers": {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 256) throw new FlagError(`--workers must be an integer from 1 to 256, got '${value}'`);
+        flags.workers = n;
         break;
       }
     }

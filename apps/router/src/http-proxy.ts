@@ -64,7 +64,7 @@ export function modelOfPath(path: string): string | undefined {
 }
 
 /** Bodies up to this size are gathered and written in one piece; larger ones stream. */
-const SMALL_BODY = 64 * 1024;
+export const SMALL_BODY = 64 * 1024;
 
 function contentLength(headers: http.IncomingHttpHeaders | Record<string, string | string[] | undefined>): number | undefined {
   const v = headers["content-length"];

@@ -4,12 +4,11 @@
 import * as grpc from "@grpc/grpc-js";
 import type { ReplicaPickerName } from "@berth/core/picker/registry";
 import { rngFromSeed } from "@berth/core/random/rng";
-import type { AddressInfo } from "node:net";
 import { ActivityCounter, type ActivityListener } from "./activity.js";
 import { AutoLeaser, type RequestLease } from "./auto-lease.js";
 import { Dispatcher } from "./dispatcher.js";
 import { createGrpcProxy } from "./grpc-proxy.js";
-import { createHttpProxy } from "./http-proxy.js";
+import { createHttpFrontDoor } from "./http-relay.js";
 import { RouterMetrics } from "./metrics.js";
 import { ReplicaState } from "./replica-state.js";
 import { InMemoryRouteTable, type RouteTable } from "./route-table.js";
@@ -38,6 +37,11 @@ export interface RouterOptions {
   /** Idle keep-alive connections to replicas close after this (below the replicas' own idle timeout). */
   readonly upstreamIdleMs?: number;
   readonly maxSocketsPerReplica?: number;
+  /**
+   * Relay plain HTTP/1.1 model traffic between sockets, bypassing node:http (default true);
+   * false serves every HTTP request through node:http and undici.
+   */
+  readonly httpFastPath?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -69,12 +73,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const routedModels = () => new Set(table.current().leases.flatMap((l) => l.models)).size;
   const metricsText = () => metrics.render(replicas, autoLeaser.held(), routedModels(), table.loaded);
   const deps = { table, dispatcher, autoLeaser, replicas, metrics, serverMetadata: SERVER_METADATA };
-  const http = createHttpProxy({
-    ...deps,
-    renderMetrics: metricsText,
-    upstreamIdleMs: options.upstreamIdleMs ?? 4_000,
-    maxSocketsPerReplica: options.maxSocketsPerReplica ?? 256,
-  });
+  const http = createHttpFrontDoor(
+    {
+      ...deps,
+      renderMetrics: metricsText,
+      upstreamIdleMs: options.upstreamIdleMs ?? 4_000,
+      maxSocketsPerReplica: options.maxSocketsPerReplica ?? 256,
+    },
+    { fastPath: options.httpFastPath ?? true },
+  );
   const grpcServer = options.grpcPort === null ? undefined : createGrpcProxy(deps);
 
   const onActivity: ActivityListener = (lease, requests, at) => {
@@ -86,13 +93,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
   const drainActivity = () => activity.drain(Date.now(), onActivity);
 
-  const httpPort = await new Promise<number>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(options.httpPort, options.host, () => {
-      http.off("error", reject);
-      resolve((http.address() as AddressInfo).port);
-    });
-  });
+  const httpPort = await http.listen(options.httpPort, options.host);
   let grpcPort: number | null = null;
   if (grpcServer !== undefined) {
     try {
@@ -102,7 +103,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         ),
       );
     } catch (e) {
-      http.close();
+      void http.close(0);
       throw e;
     }
   }
@@ -121,12 +122,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         autoLeaser.close();
         unsubscribe();
         await Promise.all([
-          new Promise<void>((resolve) => {
-            http.close(() => resolve());
-            http.closeIdleConnections();
-            // In-flight requests get a moment to finish, then their connections are cut.
-            setTimeout(() => http.closeAllConnections(), 1_000).unref();
-          }),
+          // In-flight requests get a moment to finish, then their connections are cut.
+          http.close(1_000),
           grpcServer === undefined
             ? Promise.resolve()
             : new Promise<void>((resolve) => {

@@ -68,6 +68,29 @@ describe("routeSetFromBerthd", () => {
     expect(routeSetFromBerthd([lease("r", "LEASE_PHASE_LOADING", "s1", ["127.0.0.1:9001"])], new Map()).leases).toEqual([]);
   });
 
+  it("pairs each replica's gRPC endpoint with its HTTP one (index for index), from the server listing or the placement", () => {
+    const servers = new Map([
+      ["s1", { id: "s1", endpoints: ["127.0.0.1:9002", "127.0.0.1:9001"], grpcEndpoints: ["127.0.0.1:9102", "127.0.0.1:9101"] } as unknown as Server],
+    ]);
+    const placed = (name: string, serverId: string, endpoints: string[], grpcEndpoints: string[]) => {
+      const l = lease(name, "LEASE_PHASE_READY", serverId, endpoints);
+      return { ...l, placement: { ...l.placement!, grpcEndpoints } } as Lease;
+    };
+    const set = routeSetFromBerthd([placed("a", "s1", [], []), placed("b", "s2", ["127.0.0.1:9200", "127.0.0.1:9201"], ["127.0.0.1:9300", ""])], servers);
+    expect(set.leases.map((l) => l.replicas)).toEqual([
+      [
+        { id: "s1@127.0.0.1:9001", http: "127.0.0.1:9001", grpc: "127.0.0.1:9101" },
+        { id: "s1@127.0.0.1:9002", http: "127.0.0.1:9002", grpc: "127.0.0.1:9102" },
+      ],
+      [
+        { id: "s2@127.0.0.1:9200", http: "127.0.0.1:9200", grpc: "127.0.0.1:9300" },
+        { id: "s2@127.0.0.1:9201", http: "127.0.0.1:9201" },
+      ],
+    ]);
+    // A kept route keeps its gRPC endpoints while berthd re-checks.
+    expect(routeSetFromBerthd([placed("a", "s1", [], [])], new Map(), {}, set).leases[0]!.replicas).toEqual(set.leases[0]!.replicas);
+  });
+
   it("gives two leases on one pool server the same replica id", () => {
     const set = routeSetFromBerthd([lease("x", "LEASE_PHASE_READY", "p1", ["127.0.0.1:7000"]), lease("y", "LEASE_PHASE_READY", "p1", ["127.0.0.1:7000"])], new Map());
     expect(new Set(set.leases.flatMap((l) => l.replicas.map((r) => r.id)))).toEqual(new Set(["p1@127.0.0.1:7000"]));

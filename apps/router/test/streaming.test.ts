@@ -116,4 +116,51 @@ describe("main.ts", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("serves from --workers 2 on shared ports, and the workers' activity adds up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "berth-router-workers-"));
+    const routes = join(dir, "routes.yaml");
+    await writeFile(routes, `leases:\n  - name: echo\n    models: [echo]\n    replicas: [{id: e1, http: "${echoAddress}"}]\n`);
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "apps/router/src/main.ts"), "--routes", routes, "--http-port", "0", "--grpc-port", "off", "--workers", "2"], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const ports = await new Promise<{ http: number; pid: number }>((resolve, reject) => {
+        child.once("exit", (code) => reject(new Error(`router exited with ${code}: ${stderr}`)));
+        createInterface({ input: child.stdout }).on("line", (line) => {
+          const parsed = parseListeningLine(line);
+          if (parsed !== undefined) resolve(parsed);
+        });
+      });
+      expect(ports.pid).toBe(child.pid);
+      // A connection each: the cluster deals connections to the workers in turn.
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          new Promise<string>((resolve, reject) => {
+            const req = http.request({ host: "127.0.0.1", port: ports.http, method: "POST", path: "/v2/models/echo/infer", agent: false }, (res) => {
+              let body = "";
+              res.on("data", (d: Buffer) => (body += d.toString()));
+              res.on("end", () => resolve(body));
+            });
+            req.once("error", reject);
+            req.end(`ping ${i}`);
+          }),
+        ),
+      );
+      expect(answers).toEqual(Array.from({ length: 6 }, (_, i) => `ping ${i}`));
+      child.removeAllListeners("exit");
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      const counts = [...stderr.matchAll(/activity: lease 'echo' (\d+) request/g)].map((m) => Number(m[1]));
+      expect(counts.length).toBe(2);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(6);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
