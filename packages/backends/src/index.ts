@@ -9,3 +9,4 @@ export { decodeProcessBackendConfig, ProcessBackendConfigSchema, type ProcessBac
 export { MODEL_SERVER_IMAGE, defaultRuntime, serverCommand, type ServerRuntime } from "./process/runtime.js";
 export { replicaRestartSchedule } from "./process/replica.js";
 export * from "./docker/index.js";
+export * from "./kubernetes/index.js";

@@ -4,6 +4,7 @@ import { Layer } from "effect";
 import type { Backend } from "./backend.js";
 import { backendError, type BackendError } from "./errors.js";
 import { dockerBackendPlugin } from "./docker/docker-backend.js";
+import { kubernetesBackendPlugin } from "./kubernetes/kubernetes-backend.js";
 import { PROCESS_BACKEND_NAME, processBackendLayerFromConfig } from "./process/process-backend.js";
 
 export interface BackendPlugin {
@@ -20,6 +21,7 @@ export const processBackendPlugin: BackendPlugin = { name: PROCESS_BACKEND_NAME,
 export const builtinBackends: BackendRegistry = new Map([
   [processBackendPlugin.name, processBackendPlugin],
   [dockerBackendPlugin.name, dockerBackendPlugin],
+  [kubernetesBackendPlugin.name, kubernetesBackendPlugin],
 ]);
 
 /** A registry with more plugins (a later one replaces an earlier one of the same name). */

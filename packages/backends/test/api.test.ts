@@ -82,7 +82,7 @@ describe("plugin registry", () => {
 
   it("an unknown backend name is InvalidConfig naming the known ones", async () => {
     const exit = await exitOf(makeBackendLayer("nomad", {}));
-    expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/no backend named 'nomad' \(known: process\)/);
+    expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/no backend named 'nomad' \(known: docker, kubernetes, process\)/);
   });
 
   it("the process backend decodes its configuration and reports every problem", async () => {
@@ -94,6 +94,6 @@ describe("plugin registry", () => {
   it("plugins join the registry by name", async () => {
     const fake = { name: "fake", layer: () => Layer.fail(new Error("fake")) as never };
     const registry = withPlugins(builtinBackends, fake);
-    expect([...registry.keys()].sort()).toEqual(["fake", "process"]);
+    expect([...registry.keys()].sort()).toEqual(["docker", "fake", "kubernetes", "process"]);
   });
 });

@@ -26,6 +26,8 @@ export const ProcessBackendConfigSchema = Schema.Struct({
   modelServer: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
   /** Command prefix that starts berth-sidecar (default: node + tsx + apps/sidecar). */
   sidecar: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
+  /** How often each sidecar reports activity and load (its `--activity-interval-ms`); absent: the sidecar's default (10 s). */
+  sidecarActivityIntervalMs: Schema.optional(PositiveInt),
   /** Named custom servers: a spec whose image is a key here runs that command. */
   images: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ProcessImageSchema }), withDefault({})),
   /** A replica not ready this long after it started counts as a failed start. */

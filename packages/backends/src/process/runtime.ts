@@ -115,5 +115,6 @@ export function sidecarCommand(config: ProcessBackendConfig, a: SidecarArguments
     "--cache", a.cache,
     "--server-repository", a.serverRepository,
     ...a.repositories.flatMap((r) => ["--repository", `${r.name}=${r.location}`]),
+    ...(config.sidecarActivityIntervalMs !== undefined ? ["--activity-interval-ms", String(config.sidecarActivityIntervalMs)] : []),
   ];
 }

@@ -1,0 +1,69 @@
+// Configuration of the Kubernetes backend, decoded with Schema (InvalidConfig lists every
+// problem). Durations are milliseconds.
+import { Either, ParseResult, Schema } from "effect";
+
+const PositiveInt = Schema.Int.pipe(Schema.positive());
+const Port = Schema.Int.pipe(Schema.between(1, 65535));
+const withDefault = <A>(value: A) => ({ default: () => value });
+
+export const KubernetesBackendConfigSchema = Schema.Struct({
+  /** Path of a kubeconfig; without it: $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
+  kubeconfig: Schema.optional(Schema.String),
+  /** Namespace of everything the backend creates. */
+  namespace: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), withDefault("default")),
+  /**
+   * "pod": pods on the pod network, fixed container ports (8000 http, 8001 grpc, 8002 metrics),
+   * endpoints are pod IPs. "host": hostNetwork pods, each replica on its own block of three host
+   * ports from `hostPorts`, endpoints are `endpointHost` (or the node's address) and those ports.
+   */
+  network: Schema.optionalWith(Schema.Literal("pod", "host"), withDefault<"pod" | "host">("pod")),
+  /** Host-network port range: replica blocks of three ports are allocated from it. */
+  hostPorts: Schema.optionalWith(Schema.Struct({ first: Port, last: Port }), withDefault({ first: 31000, last: 31999 })),
+  /** The address endpoints name in host-network mode (default: the pod's hostIP). */
+  endpointHost: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** Image of the sidecar container (entrypoint `berth-sidecar`). */
+  sidecarImage: Schema.optionalWith(Schema.String, withDefault("localhost/berth:dev")),
+  imagePullPolicy: Schema.optionalWith(Schema.Literal("Always", "IfNotPresent", "Never"), withDefault<"Always" | "IfNotPresent" | "Never">("IfNotPresent")),
+  /** Node label that names a node's GPU product (GPU Feature Discovery's). */
+  gpuProductLabel: Schema.optionalWith(Schema.String, withDefault("nvidia.com/gpu.product")),
+  /** Node label matched against a placement's node name. */
+  nodeNameLabel: Schema.optionalWith(Schema.String, withDefault("kubernetes.io/hostname")),
+  /**
+   * Placements name nodes; "any" ignores them (a cluster whose scheduler decides), "label"
+   * selects the node by `nodeNameLabel` (the default: the core placed the replica there).
+   */
+  nodeSelection: Schema.optionalWith(Schema.Literal("label", "any"), withDefault<"label" | "any">("label")),
+  /** Restarts of a never-ready replica after which it is observed Failed (Kubernetes keeps trying). */
+  failAfterRestarts: Schema.optionalWith(PositiveInt, withDefault(3)),
+  /** Server-side watch timeout: the watch is closed by the server this often and resumed. */
+  watchTimeoutSeconds: Schema.optionalWith(PositiveInt, withDefault(300)),
+  /** Retries of an API call that failed with a conflict, throttling, a 5xx or a network error. */
+  retryBaseMs: Schema.optionalWith(PositiveInt, withDefault(100)),
+  retryTimes: Schema.optionalWith(PositiveInt, withDefault(6)),
+  /** Mount point of the model volume in both containers. */
+  modelMount: Schema.optionalWith(Schema.String, withDefault("/models")),
+  /** A PVC to hold the models instead of an emptyDir (PVC repositories). */
+  modelClaim: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** Arguments of the server container (the image's entrypoint runs them): default, Triton's flags. */
+  serverCommand: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
+  /** Extra labels on everything the backend creates. */
+  labels: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), withDefault({})),
+  /** Field manager of server-side apply. */
+  fieldManager: Schema.optionalWith(Schema.String, withDefault("berth")),
+  /** When the backend closes: "leave" servers running (Kubernetes owns them; the default) or "delete" them. */
+  onClose: Schema.optionalWith(Schema.Literal("leave", "delete"), withDefault<"leave" | "delete">("leave")),
+});
+
+export type KubernetesBackendConfig = Schema.Schema.Type<typeof KubernetesBackendConfigSchema>;
+export type KubernetesBackendOptions = Schema.Schema.Encoded<typeof KubernetesBackendConfigSchema>;
+
+export function decodeKubernetesBackendConfig(input: unknown): Either.Either<KubernetesBackendConfig, readonly string[]> {
+  return Schema.decodeUnknownEither(KubernetesBackendConfigSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
+    Either.mapLeft((error) =>
+      ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => (issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)),
+    ),
+    Either.flatMap((config) =>
+      config.hostPorts.last - config.hostPorts.first + 1 < 3 ? Either.left(["hostPorts: the range must hold at least three ports"]) : Either.right(config),
+    ),
+  );
+}

@@ -1,0 +1,265 @@
+// The Kubernetes backend's pure parts, no cluster: every object it generates validates against
+// the Kubernetes OpenAPI schemas (kubernetes-models' validators, v2 and v2beta2 HPAs alike),
+// names and labels are ones the API server accepts, host ports never collide, pod statuses map
+// to replica states, and the leader-election decision.
+import fc from "fast-check";
+import { ConfigMap, Service } from "kubernetes-models/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { HorizontalPodAutoscaler as HpaV2 } from "kubernetes-models/autoscaling/v2";
+import { HorizontalPodAutoscaler as HpaV2beta2 } from "kubernetes-models/autoscaling/v2beta2";
+import { Lease } from "kubernetes-models/coordination.k8s.io/v1";
+import { Effect, Either, Exit } from "effect";
+import { KubeApiError, kubeRetrySchedule } from "../src/kubernetes/kube-client.js";
+import { describe, expect, it } from "vitest";
+import { decodeKubernetesBackendConfig, type KubernetesBackendConfig } from "../src/kubernetes/config.js";
+import { decideElection, leaseObject, observe } from "../src/kubernetes/leader-election.js";
+import {
+  chooseHpaVersion,
+  deploymentName,
+  leaseHpa,
+  leaseLabel,
+  leaseService,
+  leaseServiceName,
+  recordName,
+  replicaDeployment,
+  serverRecord,
+  type HostPorts,
+} from "../src/kubernetes/objects.js";
+import { decodeDeployment, decodePod, decodeRecord, observeReplica, type ReplicaPod } from "../src/kubernetes/observe.js";
+import { allocatePortBlock, parseHostPorts } from "../src/kubernetes/ports.js";
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, type ServerSpec } from "../src/spec.js";
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+const config = (more: Record<string, unknown> = {}): KubernetesBackendConfig => {
+  const decoded = decodeKubernetesBackendConfig({ namespace: "berth", ...more });
+  if (Either.isLeft(decoded)) throw new Error(decoded.left.join("; "));
+  return decoded.right;
+};
+const owner = { apiVersion: "v1", kind: "ConfigMap", name: "berth-server-x", uid: "0d4e7c1e-0000-4000-8000-000000000001" };
+
+const serverId = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/);
+const specArb: fc.Arbitrary<ServerSpec> = fc.record({
+  serverId,
+  image: fc.constantFrom("nvcr.io/nvidia/tritonserver:24.08-py3", "localhost/berth:dev"),
+  group: fc.constantFrom("onnxruntime", "pytorch_libtorch", "tensorrt_plan", "not a label value!"),
+  node: fc.constantFrom("gpu-node-1", "berth-node"),
+  gpus: fc.uniqueArray(fc.integer({ min: 0, max: 7 }), { maxLength: 4 }),
+  resources: fc.record({
+    gpuMemory: fc.nat(),
+    gpus: fc.nat({ max: 8 }),
+    gpuMilli: fc.nat({ max: 8000 }),
+    cpu: fc.nat({ max: 64_000 }),
+    memory: fc.nat({ max: 2 ** 40 }),
+    gpuModels: fc.array(fc.constantFrom("NVIDIA-A100-SXM4-80GB", "Tesla-T4"), { maxLength: 2 }),
+  }),
+  replicas: fc.integer({ min: 1, max: 4 }),
+  labels: fc.dictionary(fc.constantFrom("team", "example.com/tier"), fc.constantFrom("a", "b-1", "")),
+  sidecar: fc.option(
+    fc.record({
+      berthd: fc.constant("berthd.berth.svc:50051"),
+      repositories: fc.constant([{ name: "models", location: "s3://bucket/models" }]),
+      cache: fc.constant("/var/cache/berth-models"),
+    }),
+    { nil: undefined },
+  ),
+}).map((s) => (s.sidecar === undefined ? (({ sidecar: _, ...rest }) => rest)(s) : s) as ServerSpec);
+
+function labelsAreValid(labels: Record<string, string> | undefined): void {
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    expect(LABEL_KEY_PATTERN.test(k), `label key ${k}`).toBe(true);
+    expect(LABEL_VALUE_PATTERN.test(v) && v.length <= 63, `label ${k}=${v}`).toBe(true);
+  }
+}
+
+describe("generated objects validate against the Kubernetes OpenAPI schemas", () => {
+  it("replica Deployments (pod and host network, with and without a sidecar) and server records", () => {
+    fc.assert(
+      fc.property(specArb, fc.constantFrom("pod", "host"), fc.integer({ min: 0, max: 3 }), (spec, network, index) => {
+        const c = config({ network, endpointHost: network === "host" ? "127.0.0.1" : undefined });
+        const ports: HostPorts = { http: 31000, grpc: 31001, metrics: 31002 };
+        const raw = replicaDeployment(spec, index, c, owner, ports);
+        new Deployment(raw as never).validate();
+        const meta = raw.metadata as { name: string; labels: Record<string, string> };
+        expect(meta.name).toMatch(DNS1123_SUBDOMAIN);
+        labelsAreValid(meta.labels);
+        const template = (raw.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+        expect(template.hostNetwork === true).toBe(network === "host");
+        const containers = template.containers as { name: string; ports?: { hostPort?: number }[]; resources?: { limits?: Record<string, string> } }[];
+        expect(containers.map((x) => x.name)).toEqual(spec.sidecar === undefined ? ["server"] : ["server", "sidecar"]);
+        if (network === "host") expect(containers[0].ports?.map((p) => p.hostPort)).toEqual([31000, 31001, 31002]);
+        const gpus = (spec.placements?.[index]?.gpus ?? spec.gpus).length || spec.resources.gpus;
+        expect(containers[0].resources?.limits?.["nvidia.com/gpu"]).toBe(gpus > 0 ? String(gpus) : undefined);
+        // The decoder reads back what the builder wrote.
+        const decoded = decodeDeployment(raw);
+        expect(decoded?.serverId).toBe(spec.serverId);
+        expect(decoded?.index).toBe(index);
+        if (network === "host") expect(decoded?.hostPorts).toEqual(ports);
+        const record = serverRecord(spec, c);
+        new ConfigMap(record as never).validate();
+        expect(recordName(spec.serverId)).toMatch(DNS1123_SUBDOMAIN);
+        expect(decodeRecord({ ...record, metadata: { ...record.metadata, uid: "u" } })?.spec).toEqual(spec);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("lease Services: a DNS-1035 name for any lease name, selecting the lease's pod label", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,50}[a-z0-9])?$/), (lease) => {
+        const raw = leaseService(lease, [owner, { ...owner, name: "berth-server-y", uid: "0d4e7c1e-0000-4000-8000-000000000002" }], config());
+        new Service(raw as never).validate();
+        expect(leaseServiceName(lease)).toMatch(DNS1035_LABEL);
+        expect(LABEL_KEY_PATTERN.test(leaseLabel(lease))).toBe(true);
+        labelsAreValid(raw.metadata.labels as Record<string, string>);
+        expect((raw.spec as { selector: Record<string, string> }).selector).toEqual({ [leaseLabel(lease)]: "loaded" });
+      }),
+    );
+  });
+
+  it("HPAs in autoscaling/v2 and v2beta2, the version picked from what discovery serves", () => {
+    const autoscaling = {
+      leaseName: "resnet",
+      target: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName("resnet-srv", 0) },
+      metric: "nv_inference_queue_duration_us",
+      targetAverageValue: "200m",
+      minReplicas: 1,
+      maxReplicas: 4,
+    };
+    new HpaV2(leaseHpa("autoscaling/v2", autoscaling, owner, config()) as never).validate();
+    new HpaV2beta2(leaseHpa("autoscaling/v2beta2", autoscaling, owner, config()) as never).validate();
+    expect(chooseHpaVersion(["v1", "v2beta1", "v2beta2"])).toBe("autoscaling/v2beta2");
+    expect(chooseHpaVersion(["v1", "v2", "v2beta2"])).toBe("autoscaling/v2");
+    expect(chooseHpaVersion(["v1"])).toBeUndefined();
+    // The validators do catch a wrong object: v2beta2 has no `behavior.scaleUp.policies[].type` of this kind.
+    expect(() => new HpaV2({ ...leaseHpa("autoscaling/v2", autoscaling, owner, config()), spec: { maxReplicas: "four" } } as never).validate()).toThrow();
+  });
+
+  it("leader-election Leases", () => {
+    const raw = leaseObject({ namespace: "berth", name: "berthd", identity: "a", leaseDurationSeconds: 15, retryPeriodMs: 2000 }, { holder: "a", leaseDurationSeconds: 15, acquireTime: 1_700_000_000_123, renewTime: 1_700_000_000_456, transitions: 2 });
+    new Lease(raw as never).validate();
+    expect(raw.spec.renewTime).toBe("2023-11-14T22:13:20.456000Z");
+  });
+});
+
+describe("host ports", () => {
+  it("allocated blocks never overlap ports in use and stay in range", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1024, max: 60_000 }), fc.integer({ min: 3, max: 60 }), fc.uniqueArray(fc.integer({ min: 1024, max: 60_100 }), { maxLength: 40 }), (first, size, used) => {
+        const range = { first, last: first + size - 1 };
+        const block = allocatePortBlock(range, new Set(used));
+        const freeBlocks = Array.from({ length: Math.floor(size / 3) }, (_, i) => first + 3 * i).filter((b) => ![b, b + 1, b + 2].some((p) => used.includes(p)));
+        if (block === undefined) expect(freeBlocks).toEqual([]);
+        else {
+          expect(block.http).toBe(freeBlocks[0]);
+          expect([block.http, block.grpc, block.metrics].some((p) => used.includes(p) || p > range.last)).toBe(false);
+          expect(parseHostPorts(`${block.http},${block.grpc},${block.metrics}`)).toEqual(block);
+        }
+      }),
+    );
+    expect(parseHostPorts("1,2")).toBeUndefined();
+    expect(parseHostPorts("1,2,70000")).toBeUndefined();
+  });
+});
+
+describe("replica states from pod status", () => {
+  const spec: ServerSpec = {
+    serverId: "s",
+    image: "i",
+    group: "g",
+    node: "n",
+    gpus: [],
+    resources: { gpuMemory: 0, gpus: 0, gpuMilli: 0, cpu: 0, memory: 0, gpuModels: [] },
+    replicas: 1,
+    labels: {},
+  };
+  const settings = { network: "host" as const, endpointHost: "127.0.0.1", failAfterRestarts: 3 };
+  const pod = (status: Record<string, unknown>, deleting = false): ReplicaPod =>
+    decodePod({
+      metadata: { name: "s-0-abc", uid: "u", labels: { "berth.dev/server-id": "s", "berth.dev/replica": "0" }, ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+      status,
+    })!;
+  const deployment = decodeDeployment({ metadata: { name: "s-0", labels: { "berth.dev/server-id": "s", "berth.dev/replica": "0" }, annotations: { "berth.dev/host-ports": "31000,31001,31002" } } });
+  const server = (s: Record<string, unknown>) => ({ name: "server", ready: false, restartCount: 0, ...s });
+
+  it("Starting, Ready, Down after a crash, Failed after too many restarts or an image that is not there", () => {
+    expect(observeReplica(spec, 0, deployment, undefined, 0, settings).state).toBe("Starting");
+    const ready = observeReplica(spec, 0, deployment, pod({ conditions: [{ type: "Ready", status: "True" }], containerStatuses: [server({ ready: true })] }), 0, settings);
+    expect(ready.state).toBe("Ready");
+    expect(ready.endpoints).toEqual({ http: "127.0.0.1:31000", grpc: "127.0.0.1:31001", metrics: "127.0.0.1:31002" });
+    const crashed = observeReplica(
+      spec,
+      0,
+      deployment,
+      pod({ conditions: [{ type: "Ready", status: "False" }], containerStatuses: [server({ restartCount: 1, lastState: { terminated: { exitCode: 137, reason: "Error", message: "the end of the log" } } })] }),
+      0,
+      settings,
+    );
+    expect(crashed.state).toBe("Down");
+    expect(crashed.restarts).toBe(1);
+    expect(crashed.lastError).toMatchObject({ reason: "Crashed", exitCode: 137, logTail: "the end of the log" });
+    const gaveUp = observeReplica(spec, 0, deployment, pod({ containerStatuses: [server({ restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 3, message: "boom" } } })] }), 0, settings);
+    expect(gaveUp.state).toBe("Failed");
+    expect(gaveUp.lastError).toMatchObject({ reason: "StartFailed", logTail: "boom", exitCode: 3 });
+    const noImage = observeReplica(spec, 0, deployment, pod({ containerStatuses: [server({ state: { waiting: { reason: "ErrImageNeverPull", message: 'Container image "x" is not present with pull policy of Never' } } })] }), 0, settings);
+    expect(noImage.state).toBe("Failed");
+    expect(noImage.lastError?.logTail).toContain("not present");
+    const replacedPod = observeReplica(spec, 0, deployment, pod({ containerStatuses: [server({})] }), 1, settings);
+    expect(replacedPod).toMatchObject({ state: "Down", restarts: 1, lastError: { reason: "Crashed" } });
+    expect(observeReplica(spec, 0, deployment, pod({ conditions: [{ type: "Ready", status: "True" }] }, true), 0, settings).state).toBe("Down");
+  });
+});
+
+describe("leader election decisions", () => {
+  const d = 15;
+  it("creates, renews its own, follows a live holder, takes over only after the lease expired by its own clock", () => {
+    expect(decideElection(undefined, "a", 1000, d)._tag).toBe("Create");
+    const held = observe(undefined, { holder: "b", leaseDurationSeconds: d, renewTime: 5, transitions: 0 }, 1000);
+    expect(decideElection(held, "a", 1000 + 14_999, d)).toEqual({ _tag: "Follow", holder: "b", expiresAt: 16_000 });
+    const takeover = decideElection(held, "a", 16_000, d);
+    expect(takeover).toMatchObject({ _tag: "TakeOver", from: "b", lease: { holder: "a", transitions: 1 } });
+    // A renewal seen later restarts the expiry from when it was seen.
+    const renewed = observe(held, { ...held.lease, renewTime: 6 }, 10_000);
+    expect(decideElection(renewed, "a", 16_000, d)._tag).toBe("Follow");
+    // The same record read again does not move the clock.
+    expect(observe(renewed, renewed.lease, 20_000).changedAt).toBe(10_000);
+    expect(decideElection(observe(undefined, { holder: "a", leaseDurationSeconds: d, transitions: 4 }, 0), "a", 1, d)).toMatchObject({ _tag: "Renew", lease: { transitions: 4, renewTime: 1 } });
+    expect(decideElection(observe(undefined, { holder: "", leaseDurationSeconds: d, transitions: 4 }, 0), "a", 1, d)._tag).toBe("TakeOver");
+  });
+
+  it("property: at any instant, at most one of many candidates with the same view decides to lead", () => {
+    fc.assert(
+      fc.property(fc.option(fc.record({ holder: fc.constantFrom("", "a", "b", "c"), seenAt: fc.nat(100_000) }), { nil: undefined }), fc.nat(200_000), (state, now) => {
+        const view = state === undefined ? undefined : observe(undefined, { holder: state.holder, leaseDurationSeconds: d, transitions: 0 }, state.seenAt);
+        const leaders = ["a", "b", "c"].filter((c) => decideElection(view, c, Math.max(now, state?.seenAt ?? 0), d)._tag !== "Follow");
+        // Several may try (an expired or absent Lease); the API server's optimistic concurrency picks one.
+        if (view !== undefined && view.lease.holder !== "" && Math.max(now, state!.seenAt) < view.changedAt + d * 1000) expect(leaders).toEqual([view.lease.holder]);
+      }),
+    );
+  });
+});
+
+describe("API calls are retried on conflicts, throttling, 5xx and lost connections, and only then", () => {
+  const failing = (statuses: number[]) => {
+    let calls = 0;
+    const effect = Effect.suspend(() => {
+      const status = statuses[calls++];
+      return status === undefined ? Effect.succeed(calls) : Effect.fail(new KubeApiError({ operation: "apply", status, reason: "", message: "" }));
+    });
+    return { effect, calls: () => calls };
+  };
+  it("succeeds after 409, 429, 503 and no answer; gives up at once on 404 or 422; stops after `times` retries", async () => {
+    const retried = failing([409, 429, 503, 0]);
+    expect(await Effect.runPromise(Effect.retry(retried.effect, kubeRetrySchedule(1, 6)))).toBe(5);
+    const notFound = failing([404]);
+    expect(Exit.isFailure(await Effect.runPromiseExit(Effect.retry(notFound.effect, kubeRetrySchedule(1, 6))))).toBe(true);
+    expect(notFound.calls()).toBe(1);
+    const invalid = failing([409, 422]);
+    expect(Exit.isFailure(await Effect.runPromiseExit(Effect.retry(invalid.effect, kubeRetrySchedule(1, 6))))).toBe(true);
+    expect(invalid.calls()).toBe(2);
+    const endless = failing(Array.from({ length: 20 }, () => 500));
+    expect(Exit.isFailure(await Effect.runPromiseExit(Effect.retry(endless.effect, kubeRetrySchedule(1, 3))))).toBe(true);
+    expect(endless.calls()).toBe(4);
+  });
+});
