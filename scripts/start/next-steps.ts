@@ -30,7 +30,7 @@ Berth is running on this machine.
   models      ${repositories}
 
 In another terminal:
-  npx berth${berthFlag} lease create demo -m simple --gpu-memory 256Mi --wait
+  npx berth${berthFlag} lease create demo -m simple --wait
   curl -s -X POST ${routerUrl}/v2/models/simple/infer -d '${demoInferBody()}'
     -> OUTPUT0 (INPUT0 + INPUT1) = ${JSON.stringify(sum)}
        OUTPUT1 (INPUT0 - INPUT1) = ${JSON.stringify(difference)}

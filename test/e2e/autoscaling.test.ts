@@ -4,17 +4,13 @@
 // statistics count inferences); the load stops -> replicas shrink after the (short)
 // stabilization window.
 //
-// Needs from berthd what it does not have yet (so the suite runs only with
-// BERTH_E2E_AUTOSCALING=1): (1) a metrics source that turns the replicas' queue time (the model
-// server's statistics queue ns, or nv_inference_queue_duration_us / request counts) into
-// MetricObserved events for leases with autoscaling; (2) configuration of decide's autoscaler:
-// `autoscaler.syncPeriod` and the scale-down stabilization window, short here.
+// berthd's side: the sidecars report each replica's queue time, the hub turns it into
+// MetricObserved every `autoscaler.syncPeriod` (1 s here), and the `hpa` policy's scale-down
+// stabilization window is `autoscaler.scaleDownStabilization` (3 s here, 5 min by default).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Server } from "@berth/api/berth";
 import { inferSimple, until } from "./support/kserve.js";
 import { startStack, type Stack } from "./support/stack.js";
-
-const ENABLED = process.env.BERTH_E2E_AUTOSCALING === "1";
 
 const inferenceCount = async (endpoint: string): Promise<number> => {
   const response = await fetch(`http://${endpoint}/v2/models/simple/stats`, { signal: AbortSignal.timeout(5_000) });
@@ -22,7 +18,7 @@ const inferenceCount = async (endpoint: string): Promise<number> => {
   return (body.model_stats ?? []).reduce((sum, s) => sum + (s.inference_count ?? 0), 0);
 };
 
-describe.skipIf(!ENABLED)("autoscaling on queue time", () => {
+describe("autoscaling on queue time", () => {
   let stack: Stack;
 
   beforeAll(async () => {
@@ -49,7 +45,7 @@ describe.skipIf(!ENABLED)("autoscaling on queue time", () => {
     // Load: many requests in flight at once, through the router, until told to stop.
     let loading = true;
     let served = 0;
-    const workers = Array.from({ length: 32 }, async (_, w) => {
+    const workers = Array.from({ length: 24 }, async (_, w) => {
       while (loading) {
         const a = await inferSimple(stack.router, w).catch(() => undefined);
         if (a?.status === 200) served++;
@@ -66,10 +62,13 @@ describe.skipIf(!ENABLED)("autoscaling on queue time", () => {
         const s = await server();
         return s.endpoints.length >= 2 ? s.endpoints : undefined;
       }, 20_000);
-      const before = await Promise.all(endpoints.map(inferenceCount));
+      // (A replica may be scaled away meanwhile if the load no longer needs it: it counts as not serving.)
+      const counts = () => Promise.all(endpoints.map((e) => inferenceCount(e).catch(() => undefined)));
+      const before = await counts();
       await new Promise((r) => setTimeout(r, 3_000));
-      const after = await Promise.all(endpoints.map(inferenceCount));
-      for (const [i, endpoint] of endpoints.entries()) expect(after[i]! - before[i]!, `inferences on ${endpoint}`).toBeGreaterThan(0);
+      const after = await counts();
+      const serving = endpoints.filter((_, i) => after[i] !== undefined && before[i] !== undefined && after[i]! > before[i]!);
+      expect(serving.length, `replicas that served: ${serving.join(", ")} of ${endpoints.join(", ")}`).toBeGreaterThanOrEqual(2);
     } finally {
       loading = false;
       await Promise.all(workers);

@@ -1,11 +1,11 @@
 // A lease's whole life through the real serving path: created with the berth CLI (--wait exits
-// 0 once Ready), an inference through the router returns simple's sum and difference, the
-// router's traffic keeps it held, then with no traffic it expires, its models are unloaded
-// and its bespoke server is removed (processes gone, endpoint silent). Ctrl-C (SIGTERM) then
-// stops the stack with exit code 0.
+// 0 once Ready, GPU memory left to berthd), inferences through the router over HTTP and gRPC
+// return simple's sum and difference, the router's traffic keeps it held, then with no
+// traffic it expires, its models are unloaded and its bespoke server is removed (processes
+// gone, endpoint silent). Ctrl-C (SIGTERM) then stops the stack with exit code 0.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timestampToMs } from "@berth/api/berth";
-import { inferSimple, until } from "./support/kserve.js";
+import { inferSimple, inferSimpleGrpc, until } from "./support/kserve.js";
 import { processesUsing, startStack, type Stack } from "./support/stack.js";
 
 describe("a lease from create to removal", () => {
@@ -20,9 +20,12 @@ describe("a lease from create to removal", () => {
   }, 60_000);
 
   it("serves through the router while used, then expires, unloads and removes its server", async () => {
-    const created = await stack.berth("lease", "create", "life", "-m", "simple", "--gpu-memory", "256Mi", "--duration", "15s", "--activity-window", "2s", "--wait", "-o", "json");
+    // No --gpu-memory: berthd sizes a bespoke lease from its models.
+    const created = await stack.berth("lease", "create", "life", "-m", "simple", "--duration", "15s", "--activity-window", "2s", "--wait", "-o", "json");
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: "life", phase: "Ready" });
+    // The lease clock starts at Ready, which was at the latest now.
+    const readyBy = Date.now();
 
     const listed = await stack.berth("lease", "list", "-o", "json");
     expect(listed.code).toBe(0);
@@ -32,11 +35,23 @@ describe("a lease from create to removal", () => {
     const serverId = lease.placement!.serverId;
     const endpoint = lease.placement!.endpoints[0]!;
     expect(endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    // The replica's gRPC endpoint, index for index with its HTTP one.
+    const grpcEndpoint = lease.placement!.grpcEndpoints[0]!;
+    expect(grpcEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(grpcEndpoint).not.toBe(endpoint);
+    expect((await stack.client.server.get({ id: serverId })).grpcEndpoints).toEqual([grpcEndpoint]);
 
-    // Traffic through the router past the lease's minimum duration (15 s from its creation:
-    // room for a server start on a busy machine) and several activity windows: the router's
-    // renewals keep it Ready.
-    const trafficUntil = timestampToMs(lease.createdAt)! + 15_000 + 4_000;
+    // KServe v2 gRPC through the router reaches the replica too.
+    const overGrpc = await until("a gRPC inference through the router", async () => {
+      const a = await inferSimpleGrpc(stack.routerGrpc, 7);
+      return a.outputs !== undefined ? a : undefined;
+    }, 20_000);
+    expect(overGrpc.outputs!.OUTPUT0).toEqual(overGrpc.expected.sum);
+    expect(overGrpc.outputs!.OUTPUT1).toEqual(overGrpc.expected.difference);
+
+    // Traffic through the router past the lease's minimum duration (15 s from Ready) and several
+    // activity windows: the router's renewals keep it Ready.
+    const trafficUntil = readyBy + 15_000 + 4_000;
     let seed = 0;
     while (Date.now() < trafficUntil) {
       const answer = await until("an inference through the router", async () => {

@@ -216,6 +216,13 @@ describe("lease create --wait", () => {
     expect(run.stderr).toMatch(/Failed\s+failed: broken/);
   });
 
+  it("exits 1 with the reason when the lease ends Released before Ready (final, not a timeout)", async () => {
+    const run = await berth("lease", "create", "short", "-m", "expires", "--gpu-memory", "1Gi", "--wait");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("error: lease short was released before it was Ready: Expired");
+    expect(run.stderr).not.toContain("still");
+  });
+
   it("exits 10 when berthd's wait runs out before Ready", async () => {
     const run = await berth("lease", "create", "big", "-m", "slow", "--gpu-memory", "1Gi", "--wait", "--wait-timeout", "50ms");
     expect(run.code).toBe(10);

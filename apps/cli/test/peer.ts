@@ -36,7 +36,7 @@ export const PEER_MODELS: readonly Input<ModelInfo>[] = [
   { repository: "demo", name: "densenet_onnx", versions: [1, 2], platform: "onnxruntime_onnx", group: "onnxruntime", sizeBytes: 32 * 2 ** 20 },
 ];
 
-/** Phases a lease passes through on this peer; a model named "broken" fails at Loading, "slow" never gets past it. */
+/** Phases a lease passes through on this peer; a model named "broken" fails at Loading, "expires" is Released there, "slow" never gets past it. */
 const STEPS: readonly (readonly [LeasePhaseName, string])[] = [
   ["LEASE_PHASE_PLACING", "placing"],
   ["LEASE_PHASE_LOADING", "loading on s-1"],
@@ -90,11 +90,14 @@ export const startPeer = async (credentials: grpc.ServerCredentials = grpc.Serve
         if (cancelled) return;
         const [phase, message] = STEPS[index];
         const broken = phase === "LEASE_PHASE_READY" && models.includes("broken");
+        const gone = phase === "LEASE_PHASE_READY" && models.includes("expires");
         current = broken
           ? { ...current, phase: "LEASE_PHASE_FAILED", failureReason: "ModelLoadFailed", failureMessage: "broken: config.pbtxt is missing" }
-          : { ...current, phase, placement: index >= 1 ? { serverId: "s-1", node: "node-a", replicas: 1, readyReplicas: phase === "LEASE_PHASE_READY" ? 1 : 0, endpoints: ["127.0.0.1:8000"] } : null };
+          : gone
+            ? { ...current, phase: "LEASE_PHASE_RELEASED", placement: null, conditions: [{ type: "Phase", status: true, reason: "Released:Expired", lastTransition: msToTimestamp(Date.now()) }] }
+            : { ...current, phase, placement: index >= 1 ? { serverId: "s-1", node: "node-a", replicas: 1, readyReplicas: phase === "LEASE_PHASE_READY" ? 1 : 0, endpoints: ["127.0.0.1:8000"] } : null };
         leases.set(name, current);
-        const last = index === STEPS.length - 1 || broken;
+        const last = index === STEPS.length - 1 || broken || gone;
         if (phase === "LEASE_PHASE_LOADING" && models.includes("stuck")) { call.write({ lease: current, message }); return; }
         if (phase === "LEASE_PHASE_LOADING" && models.includes("slow")) {
           call.write({ lease: current, message });

@@ -35,6 +35,17 @@ describe("berthd configuration", () => {
     expect(config.decide.defaultImage).toBe("berth-model-server");
   });
 
+  it("passes the autoscaler's sync period and HPA stabilization windows to decide (Kubernetes' windows when left out)", async () => {
+    const dir = tempStateDir();
+    writeFileSync(join(dir, "berthd.yaml"), "autoscaler: { syncPeriod: 1s, scaleDownStabilization: 3s, scaleUpStabilization: 500ms }\n");
+    const config = Either.getOrThrow(await load({ cwd: dir, env: {}, flags: { config: "berthd.yaml" } }));
+    expect(config.decide.autoscaler).toEqual({ syncPeriod: 1_000, scaleDownStabilization: 3_000, scaleUpStabilization: 500 });
+    const plain = Either.getOrThrow(await load({ cwd: "/srv/berth", env: {} }));
+    expect(plain.decide.autoscaler).toEqual({ syncPeriod: 15_000 });
+    writeFileSync(join(dir, "bad.yaml"), "autoscaler: { scaleDownStabilisation: 3s }\n");
+    expect((await problems({ cwd: dir, env: {}, flags: { config: "bad.yaml" } })).map((p) => p.path).join(" ")).toContain("scaleDownStabilisation");
+  });
+
   it("reads YAML; environment overrides the file; flags override both", async () => {
     const dir = tempStateDir();
     const file = join(dir, "berthd.yaml");

@@ -91,7 +91,10 @@ export interface Placement {
   readonly gpuIndices: readonly number[];
   readonly replicas: number;
   readonly readyReplicas: number;
+  /** The replicas' KServe v2 HTTP endpoints ("host:port"), sorted. */
   readonly endpoints: readonly string[];
+  /** Their KServe v2 gRPC endpoints, index for index with `endpoints` ("" where unknown). */
+  readonly grpcEndpoints: readonly string[];
 }
 
 export interface Lease {
@@ -268,7 +271,10 @@ export interface Server {
   readonly memoryCommittedBytes: number;
   readonly memoryMeasuredBytes: number;
   readonly leases: readonly string[];
+  /** The replicas' KServe v2 HTTP endpoints ("host:port"), sorted. */
   readonly endpoints: readonly string[];
+  /** Their KServe v2 gRPC endpoints, index for index with `endpoints` ("" where unknown). */
+  readonly grpcEndpoints: readonly string[];
 }
 
 export type ListServersRequest = Record<string, never>;

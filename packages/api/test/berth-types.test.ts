@@ -20,7 +20,7 @@ const MESSAGES: Record<string, Keys<object>> = {
     autoscaling: true, colocation: true, labels: true,
   } satisfies Keys<T.LeaseSpec>,
   Condition: { type: true, status: true, reason: true, message: true, lastTransition: true } satisfies Keys<T.Condition>,
-  Placement: { serverId: true, node: true, gpuIndices: true, replicas: true, readyReplicas: true, endpoints: true } satisfies Keys<T.Placement>,
+  Placement: { serverId: true, node: true, gpuIndices: true, replicas: true, readyReplicas: true, endpoints: true, grpcEndpoints: true } satisfies Keys<T.Placement>,
   Lease: {
     id: true, name: true, tenant: true, spec: true, phase: true, placement: true, createdAt: true, heldUntil: true, expiresAt: true,
     lastActivityAt: true, conditions: true, failureReason: true, failureMessage: true, generation: true,
@@ -56,7 +56,7 @@ const MESSAGES: Record<string, Keys<object>> = {
   GpuUse: { index: true, model: true, memoryBytes: true, committedBytes: true, measuredBytes: true } satisfies Keys<T.GpuUse>,
   Server: {
     id: true, state: true, group: true, pool: true, node: true, image: true, replicas: true, readyReplicas: true, gpus: true,
-    memoryCommittedBytes: true, memoryMeasuredBytes: true, leases: true, endpoints: true,
+    memoryCommittedBytes: true, memoryMeasuredBytes: true, leases: true, endpoints: true, grpcEndpoints: true,
   } satisfies Keys<T.Server>,
   ListServersRequest: {} satisfies Keys<T.ListServersRequest>,
   ListServersResponse: { servers: true } satisfies Keys<T.ListServersResponse>,

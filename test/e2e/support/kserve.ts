@@ -1,4 +1,5 @@
-// KServe v2 HTTP calls the tests make through the router, and what `simple` must answer.
+// KServe v2 HTTP and gRPC calls the tests make through the router, and what `simple` must answer.
+import { createKServeClient } from "@berth/api/kserve";
 
 export const simpleInputs = (seed: number) => {
   const input0 = Array.from({ length: 16 }, (_, i) => ((i * 7 + seed * 13) % 97) - 40);
@@ -32,6 +33,30 @@ export async function inferSimple(base: string, seed = 1, model = "simple"): Pro
     ...(body.error !== undefined ? { error: body.error } : {}),
     expected,
   };
+}
+
+const int32s = (bytes: Uint8Array): number[] => Array.from(new Int32Array(Uint8Array.prototype.slice.call(bytes).buffer));
+
+/** `simple` over KServe v2 gRPC at `address` ("host:port"): the outputs, or the gRPC error's code and details. */
+export async function inferSimpleGrpc(address: string, seed = 1): Promise<{ outputs?: Readonly<Record<string, readonly number[]>>; error?: string; expected: ReturnType<typeof simpleInputs> }> {
+  const expected = simpleInputs(seed);
+  const client = createKServeClient(address);
+  try {
+    const response = await client.modelInfer({
+      model_name: "simple",
+      inputs: [
+        { name: "INPUT0", datatype: "INT32", shape: [1, 16], contents: { int_contents: expected.input0 } },
+        { name: "INPUT1", datatype: "INT32", shape: [1, 16], contents: { int_contents: expected.input1 } },
+      ],
+    });
+    const outputs = Object.fromEntries(response.outputs.map((o, i) => [o.name, int32s(response.raw_output_contents[i]!)]));
+    return { outputs, expected };
+  } catch (e) {
+    const error = e as { code?: number; details?: string };
+    return { error: `${error.code ?? "?"}: ${error.details ?? String(e)}`, expected };
+  } finally {
+    client.close();
+  }
 }
 
 /** Polls until `probe` returns something other than undefined, or fails naming `what`. */

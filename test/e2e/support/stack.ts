@@ -27,6 +27,8 @@ export interface Stack {
   readonly berthdHttp: string;
   /** The router's KServe v2 HTTP base URL. */
   readonly router: string;
+  /** The router's KServe v2 gRPC address ("host:port"). */
+  readonly routerGrpc: string;
   readonly client: BerthClient;
   /** Runs the real CLI against this berthd. */
   berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -57,7 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const timeoutMs = options.startTimeoutMs ?? 60_000;
-  const starting = new Promise<{ berthd: string; berthdHttp: string; router: { host: string; http: number } }>((resolve, reject) => {
+  const starting = new Promise<{ berthd: string; berthdHttp: string; router: { host: string; http: number; grpc: number | null } }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the stack did not start within ${timeoutMs} ms:\n${text}`)), timeoutMs);
     void exited.then((code) => reject(new Error(`the stack exited (${code}) before starting:\n${text}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -89,6 +91,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     berthd: started.berthd,
     berthdHttp: started.berthdHttp,
     router: `http://${started.router.host}:${started.router.http}`,
+    routerGrpc: `${started.router.host}:${started.router.grpc ?? 0}`,
     client,
     berth: (...args) => runBerth(started.berthd, args),
     output: () => text,

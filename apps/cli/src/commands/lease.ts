@@ -18,6 +18,12 @@ const waitGraceMs = (waitMs: number): number => Math.min(5_000, 1_000 + waitMs /
 
 const nameArg = { name: "NAME", required: true } as const;
 
+/** Why a lease was released: its Phase condition says `Released:<reason>` (Expired, ByClient, ...). */
+const releaseReason = (lease: Lease): string => {
+  const reason = lease.conditions.filter((c) => c.type === "Phase" && c.reason.startsWith("Released:")).at(-1)?.reason;
+  return reason === undefined ? "" : reason.slice("Released:".length);
+};
+
 const create: Verb = {
   name: "create",
   summary: "create a lease on a set of models (bespoke server or pool), optionally waiting until it is Ready",
@@ -67,6 +73,11 @@ const create: Verb = {
     if (phase === "Failed") {
       const why = [last.failureReason, last.failureMessage].filter((s) => s !== "").join(": ");
       throw new CliError({ exitCode: ExitCode.Failure, message: `lease ${last.name} failed${why === "" ? "" : `: ${why}`}` });
+    }
+    // Released is as final as Failed: waiting longer would not make it Ready.
+    if (phase === "Released") {
+      const why = releaseReason(last);
+      throw new CliError({ exitCode: ExitCode.Failure, message: `lease ${last.name} was released before it was Ready${why === "" ? "" : `: ${why}`}` });
     }
     throw new CliError({
       exitCode: ExitCode.Timeout,

@@ -111,14 +111,14 @@ export const makeServerHandlers = (deps: AdminDeps, runtime: Runtime.Runtime<nev
     List: kit.unary("Server.List", () =>
       Effect.sync(() => {
         const snapshot = deps.engine.snapshot();
-        return { servers: Object.values(snapshot.servers).sort((a, b) => a.id.localeCompare(b.id)).map((s) => serverView(snapshot, s, deps.hub.endpoints(s.id))) };
+        return { servers: Object.values(snapshot.servers).sort((a, b) => a.id.localeCompare(b.id)).map((s) => serverView(snapshot, s, deps.hub.endpoints(s.id), deps.hub.grpcEndpoints(s.id))) };
       }),
     ),
     Get: kit.unary("Server.Get", (request: T.GetServerRequest) =>
       Effect.suspend(() => {
         const snapshot = deps.engine.snapshot();
         const server = snapshot.servers[request.id];
-        return server === undefined ? Effect.fail(notFound(`server "${request.id}" not found`)) : Effect.succeed(serverView(snapshot, server, deps.hub.endpoints(server.id)));
+        return server === undefined ? Effect.fail(notFound(`server "${request.id}" not found`)) : Effect.succeed(serverView(snapshot, server, deps.hub.endpoints(server.id), deps.hub.grpcEndpoints(server.id)));
       }),
     ),
   };

@@ -113,7 +113,7 @@ const progressMessage = (lease: LeaseRecord, snapshot: Snapshot): string => {
 export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runtime<never>): LeaseServiceHandlers => {
   const { config, engine, hub, repositories, allowlist, metrics } = deps;
   const kit = rpcKit(runtime, config.auth);
-  const view = (snapshot: Snapshot, lease: LeaseRecord) => leaseView(snapshot, lease, hub.endpoints);
+  const view = (snapshot: Snapshot, lease: LeaseRecord) => leaseView(snapshot, lease, hub.endpoints, hub.grpcEndpoints);
   const count = (operation: string) => (exit: Exit.Exit<unknown, ApiError>) =>
     metrics.leaseOperations.inc({
       operation,

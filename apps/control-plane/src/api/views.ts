@@ -43,7 +43,12 @@ export const leaseSpecView = (spec: LeaseSpec): Out<T.LeaseSpec> => ({
   labels: { ...spec.labels },
 });
 
-export const leaseView = (snapshot: Snapshot, lease: LeaseRecord, endpoints: (serverId: string) => readonly string[] = () => []): Out<T.Lease> => {
+export const leaseView = (
+  snapshot: Snapshot,
+  lease: LeaseRecord,
+  endpoints: (serverId: string) => readonly string[] = () => [],
+  grpcEndpoints: (serverId: string) => readonly string[] = () => [],
+): Out<T.Lease> => {
   const server = lease.placement === undefined ? undefined : snapshot.servers[lease.placement.serverId];
   const first = server?.replicas[0];
   return {
@@ -62,6 +67,7 @@ export const leaseView = (snapshot: Snapshot, lease: LeaseRecord, endpoints: (se
             replicas: server.replicas.length,
             readyReplicas: server.readyReplicas,
             endpoints: [...endpoints(server.id)],
+            grpcEndpoints: [...grpcEndpoints(server.id)],
           },
     createdAt: ts(lease.createdAt),
     heldUntil: ts(lease.renewedUntil),
@@ -117,7 +123,7 @@ export const poolStatusView = (snapshot: Snapshot, spec: PoolSpec): Out<T.PoolSt
   })),
 });
 
-export const serverView = (snapshot: Snapshot, server: ServerRecord, endpoints: readonly string[]): Out<T.Server> => {
+export const serverView = (snapshot: Snapshot, server: ServerRecord, endpoints: readonly string[], grpcEndpoints: readonly string[] = []): Out<T.Server> => {
   const first = server.replicas[0];
   const leases = server.leases.map((id) => snapshot.leases[id]).filter((l): l is LeaseRecord => l !== undefined);
   const node = first === undefined ? undefined : snapshot.nodes[first.node];
@@ -138,5 +144,6 @@ export const serverView = (snapshot: Snapshot, server: ServerRecord, endpoints: 
     memoryMeasuredBytes: leases.reduce((sum, l) => sum + (l.measuredMemory ?? 0), 0),
     leases: leases.map((l) => l.spec.name),
     endpoints: [...endpoints],
+    grpcEndpoints: [...grpcEndpoints],
   };
 };

@@ -159,7 +159,12 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
       keepAlivePolicy: config.placement.keepAlivePolicy,
       keepWarm: config.placement.keepWarm,
       defaultImage: config.images.default,
-      autoscaler: { ...defaultDecideConfig.autoscaler, syncPeriod: config.autoscaler.syncPeriod },
+      autoscaler: {
+        ...defaultDecideConfig.autoscaler,
+        syncPeriod: config.autoscaler.syncPeriod,
+        ...(config.autoscaler.scaleUpStabilization !== undefined ? { scaleUpStabilization: config.autoscaler.scaleUpStabilization } : {}),
+        ...(config.autoscaler.scaleDownStabilization !== undefined ? { scaleDownStabilization: config.autoscaler.scaleDownStabilization } : {}),
+      },
     };
     const storePath = config.store.path === undefined ? join(stateDir, "berth.db") : isAbsolute(config.store.path) ? config.store.path : resolve(cwd, config.store.path);
     const resolved: BerthdConfigShape = {

@@ -127,6 +127,12 @@ export const PlacementConfig = Schema.Struct({
 export const AutoscalerConfig = Schema.Struct({
   /** How often the autoscalers run (Kubernetes HPA's sync period is 15 s). */
   syncPeriod: Schema.optionalWith(DurationFromString, { default: () => 15_000 }),
+  /**
+   * The `hpa` policy's stabilization windows (HPA `behavior.scaleUp/scaleDown.stabilizationWindowSeconds`):
+   * it scales to the lowest (up) or highest (down) recommendation of that window. Default Kubernetes': 0 and 5m.
+   */
+  scaleUpStabilization: Schema.optional(DurationFromString),
+  scaleDownStabilization: Schema.optional(DurationFromString),
 });
 
 export const ConfigFile = Schema.Struct({

@@ -97,7 +97,7 @@ export const makeEngine = Effect.gen(function* () {
   const config = yield* BerthdConfig;
   // With a shared (PostgreSQL) store, a standby waits here until it leads; the embedded stores lead at once.
   yield* store.leadership.awaitLeader;
-  const policies = registryPolicies();
+  const policies = registryPolicies(config.decide);
   const recovered = yield* recover(store, config, policies);
   let current = recovered.state;
   let sinceSnapshot = recovered.replayed;

@@ -177,6 +177,10 @@ export const makeExecutor = Effect.gen(function* () {
     Effect.gen(function* () {
       const at = yield* Clock.currentTimeMillis;
       const snapshot = engine.snapshot();
+      hub.replicasObserved(
+        observation._tag === "Gone" ? observation.serverId : observation.server.serverId,
+        observation._tag === "Gone" ? [] : observation.server.replicas.map((r) => ({ replicaId: r.replicaId, grpc: r.endpoints?.grpc })),
+      );
       if (observation._tag === "Gone") {
         if (snapshot.servers[observation.serverId] === undefined) return;
         yield* engine.submit({ _tag: "ServerObserved", at, serverId: observation.serverId, state: "Gone", readyReplicas: 0 });

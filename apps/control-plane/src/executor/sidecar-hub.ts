@@ -15,6 +15,12 @@ export interface SidecarSession {
   readonly send: (assignment: Assignment) => void;
 }
 
+/** What the hub keeps of a backend's observed replica. */
+export interface ObservedReplicaEndpoints {
+  readonly replicaId: string;
+  readonly grpc?: string | undefined;
+}
+
 export interface ServerHealthReport {
   readonly ready: boolean;
   readonly message: string;
@@ -31,6 +37,13 @@ export interface SidecarHubShape {
   readonly sync: (snapshot: Snapshot) => Effect.Effect<void>;
   /** Endpoints ("host:port") the server's sidecars reported. */
   readonly endpoints: (serverId: string) => readonly string[];
+  /**
+   * The KServe v2 gRPC endpoint of each replica in `endpoints(serverId)`, index for index ("" where
+   * the backend has not said): the sidecars report only HTTP, the backend's observations the rest.
+   */
+  readonly grpcEndpoints: (serverId: string) => readonly string[];
+  /** The backend observed a server's replicas (all of them; none: it is gone): remember their gRPC endpoints. */
+  readonly replicasObserved: (serverId: string, replicas: readonly ObservedReplicaEndpoints[]) => void;
   readonly sessions: (serverId: string) => number;
   readonly health: (serverId: string) => ServerHealthReport | undefined;
   /**
@@ -110,6 +123,10 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
           loads.set(model.model, addLoad(loads.get(model.model), load));
         }
       };
+      // The backend's word on each replica's gRPC endpoint: server -> replica -> "host:port".
+      const grpcByReplica = new Map<string, ReadonlyMap<string, string>>();
+      const httpEndpoints = (serverId: string): string[] =>
+        [...new Set([...(sessions.get(serverId) ?? [])].map((s) => s.endpoint).filter((e) => e !== ""))].sort();
       // Generations only grow, across restarts too: start from the clock.
       let generation = yield* Clock.currentTimeMillis;
 
@@ -196,7 +213,20 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
               if (desiredKey(desiredLeases(snapshot, serverId)) !== sentKeys.get(serverId)) sendTo(serverId, snapshot, set);
             }
           }),
-        endpoints: (serverId) => [...new Set([...(sessions.get(serverId) ?? [])].map((s) => s.endpoint).filter((e) => e !== ""))].sort(),
+        endpoints: (serverId) => httpEndpoints(serverId),
+        grpcEndpoints: (serverId) => {
+          const connected = [...(sessions.get(serverId) ?? [])];
+          const grpc = grpcByReplica.get(serverId);
+          return httpEndpoints(serverId).map((http) => {
+            const replica = connected.find((s) => s.endpoint === http)?.replicaId;
+            return (replica === undefined ? undefined : grpc?.get(replica)) ?? "";
+          });
+        },
+        replicasObserved: (serverId, replicas) => {
+          const grpc = new Map(replicas.flatMap((r) => (r.grpc === undefined || r.grpc === "" ? [] : [[r.replicaId, r.grpc] as const])));
+          if (grpc.size === 0) grpcByReplica.delete(serverId);
+          else grpcByReplica.set(serverId, grpc);
+        },
         sessions: (serverId) => sessions.get(serverId)?.size ?? 0,
         health: (serverId) => healths.get(serverId),
         observeMetrics: Effect.gen(function* () {

@@ -50,6 +50,15 @@ export const defaultHpaBehavior: HpaBehavior = {
   },
 };
 
+/** `behavior` with the stabilization windows given (an operator's HPA `stabilizationWindowSeconds`); the rest kept. */
+export const withStabilization = (
+  behavior: HpaBehavior,
+  windows: { readonly scaleUpMs?: DurationMs | undefined; readonly scaleDownMs?: DurationMs | undefined },
+): HpaBehavior => ({
+  scaleUp: windows.scaleUpMs === undefined ? behavior.scaleUp : { ...behavior.scaleUp, stabilizationWindowMs: windows.scaleUpMs },
+  scaleDown: windows.scaleDownMs === undefined ? behavior.scaleDown : { ...behavior.scaleDown, stabilizationWindowMs: windows.scaleDownMs },
+});
+
 /**
  * Scale events as AutoscalerMemory stores them: `[time, delta]`, positive deltas for scale-ups,
  * negative for scale-downs (Kubernetes keeps two lists; the sign keeps them apart here).

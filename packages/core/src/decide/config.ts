@@ -20,6 +20,12 @@ export interface DecideConfig {
   readonly autoscaler: {
     /** How often Tick runs the autoscalers (Kubernetes HPA's sync period is 15 s). */
     readonly syncPeriod: DurationMs;
+    /**
+     * The `hpa` policy's stabilization windows (HPA `behavior.scaleUp/scaleDown.stabilizationWindowSeconds`);
+     * undefined = Kubernetes' defaults (0 up, 5 minutes down).
+     */
+    readonly scaleUpStabilization?: DurationMs;
+    readonly scaleDownStabilization?: DurationMs;
   };
   readonly server: {
     /** Assumed server start time, used as a load-time guess when nothing was measured. */

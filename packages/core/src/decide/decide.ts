@@ -71,13 +71,13 @@ const handle = (draft: Draft, event: Event): void => {
  * Pure and total: the same snapshot, event and config give the same result (randomness comes
  * only from `snapshot.rngState`); a bad event comes back as a rejection with the snapshot
  * unchanged, never as a throw. `policies` defaults to fresh policies from the registries;
- * pass one `registryPolicies()` per run to keep the placement policies' caches warm.
+ * pass one `registryPolicies(config)` per run to keep the placement policies' caches warm.
  */
 export const decide = (
   snapshot: Snapshot,
   event: Event,
   config: DecideConfig = defaultDecideConfig,
-  policies: DecidePolicies = registryPolicies(),
+  policies: DecidePolicies = registryPolicies(config),
 ): DecideResult => run(snapshot, event, config, policies, false);
 
 /**
@@ -91,7 +91,7 @@ export const decideOwned = (
   snapshot: Snapshot,
   event: Event,
   config: DecideConfig = defaultDecideConfig,
-  policies: DecidePolicies = registryPolicies(),
+  policies: DecidePolicies = registryPolicies(config),
 ): DecideResult => run(snapshot, event, config, policies, true);
 
 const run = (snapshot: Snapshot, event: Event, config: DecideConfig, policies: DecidePolicies, owned: boolean): DecideResult => {

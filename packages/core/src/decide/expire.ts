@@ -1,11 +1,13 @@
 import { keepAlivePolicy } from "../eviction/keepalive-registry.js";
+import { canExpire } from "../lease/clock.js";
 import { isLive } from "../lease/phase.js";
 import type { LeaseRecord } from "../lease/types.js";
 import type { Draft } from "./draft.js";
 import { endLease, setPhase, updateLease } from "./lifecycle.js";
 import { loadTimeOf, sizeOf } from "./views.js";
 
-// Expiry, on Tick: a live lease past its computed expiry becomes Expiring. One that was
+// Expiry, on Tick: a live lease past its computed expiry becomes Expiring (only one that has
+// been Ready: before that the lease clock does not run). One that was
 // Ready keeps its models warm (while nobody needs the memory, for as long as the keep-alive
 // policy says); the others, and warm ones whose time is up, are released.
 
@@ -23,7 +25,7 @@ const warmUntilOf = (draft: Draft, lease: LeaseRecord): number => {
 };
 
 export const expireLeases = (draft: Draft): void => {
-  for (const id of draft.leases.select((l) => isLive(l.phase) && l.expiresAt <= draft.now)) {
+  for (const id of draft.leases.select((l) => isLive(l.phase) && canExpire(l) && l.expiresAt <= draft.now)) {
     const lease = draft.leases.get(id)!;
     const wasReady = lease.phase === "Ready";
     const expiring = setPhase(draft, lease, "Expiring", "Expired");

@@ -1,4 +1,5 @@
 import { Either } from "effect";
+import { withExpiry } from "../lease/clock.js";
 import { modelsToUnload } from "../lease/ownership.js";
 import { isLive, transition } from "../lease/phase.js";
 import type { LeaseCondition, LeaseFailure, LeasePhase, LeaseRecord } from "../lease/types.js";
@@ -25,8 +26,10 @@ export const setPhase = (draft: Draft, lease: LeaseRecord, to: LeasePhase, reaso
     draft.reject({ event: draft.eventTag, code: "Internal", message: `illegal transition ${moved.left.from} -> ${moved.left.to}`, subject: lease.id });
     return undefined;
   }
+  // The first Ready starts the lease clock (see lease/clock.ts).
+  const started = to === "Ready" && moved.right.readyAt === undefined ? withExpiry({ ...moved.right, readyAt: draft.now }) : moved.right;
   const next: LeaseRecord = {
-    ...moved.right,
+    ...started,
     conditions: setCondition(lease.conditions, { type: "Phase", status: true, reason: `${to}:${reason}`, at: draft.now }),
   };
   draft.leases.set(next.id, next);

@@ -4,11 +4,18 @@ import type { LeaseRecord } from "./types.js";
 
 // The lease clock is arithmetic over recorded instants: expiry is computed from them, and a
 // caller that wants to act at expiry asks `nextDeadline` and schedules one wake-up.
+// The clock only runs once the lease has been Ready: the minimum duration is time the lease
+// can serve, so a slow placement or load does not use it up, and a lease that was never
+// Ready is never expired (it is released or fails instead).
 
-type ClockInputs = Pick<LeaseRecord, "createdAt" | "spec" | "lastActivityAt" | "renewedUntil">;
+type ClockInputs = Pick<LeaseRecord, "createdAt" | "readyAt" | "spec" | "lastActivityAt" | "renewedUntil">;
 
-/** The end of the minimum duration: before it the lease is never expired nor evicted. */
-export const heldUntil = (lease: Pick<LeaseRecord, "createdAt" | "spec">): EpochMs => lease.createdAt + lease.spec.minDuration;
+/** The end of the minimum duration (from the first Ready): before it the lease is never expired nor evicted. */
+export const heldUntil = (lease: Pick<LeaseRecord, "createdAt" | "readyAt" | "spec">): EpochMs =>
+  (lease.readyAt ?? lease.createdAt) + lease.spec.minDuration;
+
+/** Whether the clock applies: only a lease that has been Ready can expire. */
+export const canExpire = (lease: Pick<LeaseRecord, "readyAt">): boolean => lease.readyAt !== undefined;
 
 /** End of the automatic renewal: the last activity plus the activity window, when renewal is on. */
 export const renewedByActivityUntil = (lease: Pick<LeaseRecord, "spec" | "lastActivityAt">): EpochMs =>
@@ -18,7 +25,7 @@ export const renewedByActivityUntil = (lease: Pick<LeaseRecord, "spec" | "lastAc
 export const expiresAt = (lease: ClockInputs): EpochMs =>
   Math.max(heldUntil(lease), lease.renewedUntil, renewedByActivityUntil(lease));
 
-export const isExpired = (lease: ClockInputs, now: EpochMs): boolean => expiresAt(lease) <= now;
+export const isExpired = (lease: ClockInputs, now: EpochMs): boolean => canExpire(lease) && expiresAt(lease) <= now;
 
 /** The lease with its cached `expiresAt` brought up to date (call after changing a clock input). */
 export const withExpiry = <L extends LeaseRecord>(lease: L): L => {
@@ -38,13 +45,13 @@ export const recordActivity = <L extends LeaseRecord>(lease: L, at: EpochMs, req
 };
 
 /**
- * The earliest instant after `now` at which some live lease expires, or undefined. Callers
- * schedule one wake-up (a Tick) there instead of polling.
+ * The earliest instant after `now` at which some live lease that has been Ready expires, or
+ * undefined. Callers schedule one wake-up (a Tick) there instead of polling.
  */
 export const nextExpiry = (leases: Iterable<LeaseRecord>, now: EpochMs): EpochMs | undefined => {
   let next: EpochMs | undefined;
   for (const lease of leases) {
-    if (!isLive(lease.phase)) continue;
+    if (!isLive(lease.phase) || !canExpire(lease)) continue;
     const at = lease.expiresAt;
     if (at > now && (next === undefined || at < next)) next = at;
     else if (at <= now) return now; // already due: wake up at once

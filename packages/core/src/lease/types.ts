@@ -54,6 +54,11 @@ export interface LeaseRecord {
   readonly group: string;
   readonly createdAt: EpochMs;
   readonly phaseSince: EpochMs;
+  /**
+   * When it first became Ready; absent until then. The lease clock runs from here: a lease
+   * still being placed or loaded is never expired (it can still be released or fail).
+   */
+  readonly readyAt?: EpochMs;
   /** Clients that hold the lease (shared ownership); it is released when the last one lets go. */
   readonly holders: readonly string[];
   readonly lastActivityAt: EpochMs;

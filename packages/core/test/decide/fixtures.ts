@@ -1,6 +1,6 @@
 import type { ClusterNode } from "../../src/cluster/types.js";
 import { decide, emptySnapshot, registryPolicies, defaultDecideConfig } from "../../src/decide/index.js";
-import type { DecideConfig, DecideResult, Event, Intent, Snapshot } from "../../src/decide/index.js";
+import type { DecideConfig, DecidePolicies, DecideResult, Event, Intent, Snapshot } from "../../src/decide/index.js";
 import type { LeaseSpec, PoolSpec } from "../../src/spec/types.js";
 import { GiB } from "../../src/units.js";
 
@@ -43,12 +43,13 @@ export const poolSpec = (name: string, over: Partial<PoolSpec> = {}): PoolSpec =
 export class World {
   snapshot: Snapshot;
   readonly results: DecideResult[] = [];
-  readonly policies = registryPolicies();
+  readonly policies: DecidePolicies;
   constructor(
     readonly config: DecideConfig = defaultDecideConfig,
     seed = 7,
   ) {
     this.snapshot = emptySnapshot({ now: 0, seed });
+    this.policies = registryPolicies(config);
   }
   step(event: Event): DecideResult {
     const result = decide(this.snapshot, event, this.config, this.policies);

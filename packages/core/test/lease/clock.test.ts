@@ -3,11 +3,13 @@ import { describe, expect, it } from "vitest";
 import { expiresAt, heldUntil, isExpired, nextDeadline, recordActivity, renew, withExpiry } from "../../src/lease/clock.js";
 import type { LeaseRecord } from "../../src/lease/types.js";
 
-const lease = (over: { createdAt?: number; minDuration?: number; enabled?: boolean; window?: number; lastActivityAt?: number; renewedUntil?: number; phase?: LeaseRecord["phase"]; id?: string } = {}): LeaseRecord => {
+const lease = (over: { createdAt?: number; readyAt?: number | null; minDuration?: number; enabled?: boolean; window?: number; lastActivityAt?: number; renewedUntil?: number; phase?: LeaseRecord["phase"]; id?: string } = {}): LeaseRecord => {
   const base = {
     id: over.id ?? "l",
     phase: over.phase ?? "Ready",
     createdAt: over.createdAt ?? 1000,
+    // Ready when created unless told otherwise (null: never Ready yet).
+    ...(over.readyAt === null ? {} : { readyAt: over.readyAt ?? over.createdAt ?? 1000 }),
     lastActivityAt: over.lastActivityAt ?? over.createdAt ?? 1000,
     renewedUntil: over.renewedUntil ?? 0,
     recentGaps: [],
@@ -61,6 +63,16 @@ describe("lease clock", () => {
         },
       ),
     );
+  });
+
+  it("the clock runs from the first Ready, and not at all before it", () => {
+    const loading = lease({ createdAt: 1000, readyAt: null, phase: "Loading", enabled: false });
+    expect(isExpired(loading, 10_000_000)).toBe(false);
+    expect(nextDeadline({ now: 10_000_000, leases: { loading } })).toBeUndefined();
+    const slow = lease({ createdAt: 1000, readyAt: 21_000, enabled: false });
+    expect(heldUntil(slow)).toBe(81_000);
+    expect(isExpired(slow, 80_999)).toBe(false);
+    expect(isExpired(slow, 81_000)).toBe(true);
   });
 
   it("nextDeadline is the earliest live expiry after now (now when one is already due)", () => {
