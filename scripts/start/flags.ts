@@ -16,8 +16,9 @@ export interface StartFlags {
 }
 
 export const START_USAGE = `usage: npm start -- [flags]
-  --backend KIND          servers run as local processes (process, default) or simulated (sim);
-                          docker and kubernetes once those backends exist
+  --backend KIND          servers run as local processes (process, default), simulated (sim),
+                          Docker containers (docker) or Kubernetes Deployments (kubernetes);
+                          docker and kubernetes run the image localhost/berth:dev (npm run image:local)
   --kubeconfig FILE       the cluster of --backend kubernetes
   --config FILE           berthd's YAML configuration
   --state-dir DIR         berthd's state (SQLite store, demo repository, logs) (default ./.berth)

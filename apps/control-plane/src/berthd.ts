@@ -39,16 +39,23 @@ export const storeLayer = (config: BerthdConfigShape) => {
 /** berth-sidecar's own `--activity-interval-ms` default. */
 const SIDECAR_ACTIVITY_DEFAULT_MS = 10_000;
 
-export const backendLayer = (config: BerthdConfigShape): Layer.Layer<Backend, BackendError, SidecarHub | Engine> =>
-  config.backend.kind === "sim"
-    ? simBackendLayer(config.backend.sim)
-    : makeBackendLayer("process", {
+export const backendLayer = (config: BerthdConfigShape): Layer.Layer<Backend, BackendError, SidecarHub | Engine> => {
+  switch (config.backend.kind) {
+    case "sim":
+      return simBackendLayer(config.backend.sim);
+    case "process":
+      return makeBackendLayer("process", {
         stateDir: join(config.stateDir, "servers"),
         // The autoscalers sample the sidecars' load every sync period: a sidecar reporting less
         // often (its default is 10 s) would leave most periods without a sample.
         ...(config.decide.autoscaler.syncPeriod < SIDECAR_ACTIVITY_DEFAULT_MS ? { sidecarActivityIntervalMs: config.decide.autoscaler.syncPeriod } : {}),
         ...config.backend.process,
       });
+    case "docker":
+    case "kubernetes":
+      return makeBackendLayer(config.backend.kind, config.backend[config.backend.kind]);
+  }
+};
 
 export const berthdLayer = (config: BerthdConfigShape) => {
   const foundation = Layer.mergeAll(BerthdConfig.layer(config), Metrics.layer, ApiAddress.layer).pipe(Layer.provideMerge(storeLayer(config)), Layer.provideMerge(BerthdConfig.layer(config)));

@@ -35,6 +35,24 @@ describe("berthd configuration", () => {
     expect(config.decide.defaultImage).toBe("berth-model-server");
   });
 
+  it("runs the docker and kubernetes backends on the project's image unless told otherwise, and checks their options with key paths", async () => {
+    for (const backend of ["docker", "kubernetes"]) {
+      const config = Either.getOrThrow(await load({ cwd: "/srv/berth", env: {}, flags: { backend } }));
+      expect(config.backend.kind).toBe(backend);
+      expect(config.images.default).toBe("localhost/berth:dev");
+      expect(config.decide.defaultImage).toBe("localhost/berth:dev");
+      expect(config.initialAllowlist).toEqual(["localhost/berth:dev"]);
+    }
+    const chosen = Either.getOrThrow(await load({ cwd: "/srv", env: {}, inline: { backend: { kind: "docker" }, images: { default: "nvcr.io/nvidia/tritonserver:24.05-py3" } } }));
+    expect(chosen.images.default).toBe("nvcr.io/nvidia/tritonserver:24.05-py3");
+    const found = await problems({ cwd: "/srv", env: {}, inline: { backend: { kind: "docker", docker: { pollIntervalMs: -1, colour: "red" }, kubernetes: { network: "bridge" } } } });
+    expect(found.map((p) => p.path)).toEqual(expect.arrayContaining(["backend.docker", "backend.kubernetes"]));
+    expect(found.find((p) => p.path === "backend.docker" && p.message.startsWith("pollIntervalMs"))).toBeDefined();
+    expect(found.find((p) => p.path === "backend.docker" && p.message.includes("colour"))).toBeDefined();
+    expect(found.find((p) => p.path === "backend.kubernetes" && p.message.startsWith("network"))).toBeDefined();
+    expect(await problems({ cwd: "/srv", env: {}, flags: { backend: "nomad" } })).toEqual(expect.arrayContaining([expect.objectContaining({ path: "backend.kind" })]));
+  });
+
   it("passes the autoscaler's sync period and HPA stabilization windows to decide (Kubernetes' windows when left out)", async () => {
     const dir = tempStateDir();
     writeFileSync(join(dir, "berthd.yaml"), "autoscaler: { syncPeriod: 1s, scaleDownStabilization: 3s, scaleUpStabilization: 500ms }\n");

@@ -14,7 +14,9 @@ export interface ResolvedToken {
 }
 
 /** berthd's configuration after defaults, environment and flags, with paths made absolute. */
-export interface BerthdConfigShape extends Omit<ConfigFile, "repositories" | "auth" | "defaultRepository" | "store" | "sidecarListen"> {
+export interface BerthdConfigShape extends Omit<ConfigFile, "repositories" | "auth" | "defaultRepository" | "store" | "sidecarListen" | "images"> {
+  /** `default` resolved for the backend (see ImagesConfig). */
+  readonly images: ConfigFile["images"] & { readonly default: string };
   /** Where SidecarService listens on its own (plaintext); undefined: on the API's listener. */
   readonly sidecarListen: string | undefined;
   readonly stateDir: string;

@@ -19,12 +19,14 @@ const VALUED: Readonly<Record<string, keyof Flags>> = {
   "--backend": "backend",
 };
 
-export const USAGE = `usage: berthd [--config FILE] [--listen HOST:PORT] [--http HOST:PORT] [--state-dir DIR] [--backend process|sim]
+export const USAGE = `usage: berthd [--config FILE] [--listen HOST:PORT] [--http HOST:PORT] [--state-dir DIR] [--backend process|sim|docker|kubernetes]
   --config FILE       YAML configuration (default: none; built-in defaults)
   --listen HOST:PORT  gRPC API (default 127.0.0.1:50051)
   --http HOST:PORT    /healthz, /readyz, /metrics (default 127.0.0.1:9400)
   --state-dir DIR     state (SQLite store, demo repository) (default ./.berth)
-  --backend KIND      process (model server + sidecar per server) or sim (in-process servers)
+  --backend KIND      process (model server + sidecar per server as local processes), sim
+                      (in-process simulated servers), docker (containers; image localhost/berth:dev)
+                      or kubernetes (Deployments; kubeconfig from $KUBECONFIG or in-cluster)
 Environment: BERTH_CONFIG, BERTH_LISTEN, BERTH_HTTP, BERTH_STATE_DIR, BERTH_BACKEND, BERTH_STORE_URL.`;
 
 /** `--name value` and `--name=value`; an unknown flag or a missing value is an error naming it. */

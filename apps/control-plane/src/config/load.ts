@@ -11,6 +11,8 @@ import {
   type DecideConfig,
 } from "@berth/core";
 import { serverBindingPolicyNames } from "@berth/core/placement/server/registry";
+import { decodeDockerBackendConfig } from "@berth/backends/docker/config";
+import { decodeKubernetesBackendConfig } from "@berth/backends/kubernetes/config";
 import type { BerthdConfigShape, ResolvedRepository, ResolvedToken } from "./config.js";
 import { ConfigError, type ConfigProblem } from "./errors.js";
 import type { Flags } from "./flags.js";
@@ -87,6 +89,18 @@ const checkPolicies = (file: ConfigFile, problems: ConfigProblem[]): void => {
     problems.push({ path: "placement.keepAlivePolicy", message: `unknown policy "${p.keepAlivePolicy}" (one of ${keepAlivePolicyNames.join(", ")})` });
 };
 
+/** The image leases get when they name none: one the backend can run (see ImagesConfig). */
+export const defaultImageFor = (kind: ConfigFile["backend"]["kind"]): string =>
+  kind === "docker" || kind === "kubernetes" ? "localhost/berth:dev" : "berth-model-server";
+
+/** The plugin backends' options are decoded here too, so their problems come with the rest, under their key path. */
+const checkBackendOptions = (file: ConfigFile, problems: ConfigProblem[]): void => {
+  const problemsOf = (input: unknown, decodeOptions: (input: unknown) => Either.Either<unknown, readonly string[]>) =>
+    Either.match(decodeOptions(input), { onLeft: (messages) => messages, onRight: () => [] });
+  for (const message of problemsOf(file.backend.docker, decodeDockerBackendConfig)) problems.push({ path: "backend.docker", message });
+  for (const message of problemsOf(file.backend.kubernetes, decodeKubernetesBackendConfig)) problems.push({ path: "backend.kubernetes", message });
+};
+
 const resolveRepositories = (file: ConfigFile, stateDir: string, cwd: string, env: LoadOptions["env"], problems: ConfigProblem[]) => {
   const demoDir = join(stateDir, "repositories", "demo");
   if (file.repositories === undefined) return { repositories: [{ name: "demo", kind: "dir", dir: demoDir }] as ResolvedRepository[], demoDir };
@@ -137,6 +151,7 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
     const config = decoded.right;
     const problems: ConfigProblem[] = [];
     checkPolicies(config, problems);
+    checkBackendOptions(config, problems);
     const stateDir = resolve(cwd, config.stateDir);
     const { repositories, demoDir } = resolveRepositories(config, stateDir, cwd, env, problems);
     const defaultRepository = config.defaultRepository ?? repositories[0]?.name ?? "demo";
@@ -151,6 +166,7 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
     }
     if (config.tls?.clientCa !== undefined && config.tls.cert === "") problems.push({ path: "tls.cert", message: "mTLS needs a server certificate" });
     if (problems.length > 0) return Effect.fail(new ConfigError({ source, problems }));
+    const images = { ...config.images, default: config.images.default ?? defaultImageFor(config.backend.kind) };
     const decideConfig: DecideConfig = {
       ...defaultDecideConfig,
       placementPolicy: config.placement.policy,
@@ -158,7 +174,7 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
       evictionPolicy: config.placement.evictionPolicy,
       keepAlivePolicy: config.placement.keepAlivePolicy,
       keepWarm: config.placement.keepWarm,
-      defaultImage: config.images.default,
+      defaultImage: images.default,
       autoscaler: {
         ...defaultDecideConfig.autoscaler,
         syncPeriod: config.autoscaler.syncPeriod,
@@ -173,7 +189,8 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
       store: { ...config.store, path: storePath },
       repositories,
       defaultRepository,
-      initialAllowlist: [...new Set([config.images.default, ...config.images.allowlist])],
+      images,
+      initialAllowlist: [...new Set([images.default, ...images.allowlist])],
       auth: { enabled: tokens.length > 0, tokens, tenants: config.auth.tenants },
       sidecarListen: config.sidecarListen ?? (config.tls !== undefined || tokens.length > 0 ? "127.0.0.1:0" : undefined),
       decide: decideConfig,

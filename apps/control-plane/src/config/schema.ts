@@ -66,17 +66,28 @@ export const SimBackendConfig = Schema.Struct({
   failModelsMatching: Schema.optional(Schema.String),
 });
 
+export const BACKEND_KINDS = ["process", "sim", "docker", "kubernetes"] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
+const PluginOptions = Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) });
+
 export const BackendConfig = Schema.Struct({
-  kind: Schema.optionalWith(Schema.Literal("process", "sim"), { default: () => "process" as const }),
+  kind: Schema.optionalWith(Schema.Literal(...BACKEND_KINDS), { default: () => "process" as const }),
   sim: Schema.optionalWith(SimBackendConfig, { default: () => ({ startup: 200, load: 100 }) }),
-  /** Options handed to the process backend as they are (see packages/backends). */
-  process: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { default: () => ({}) }),
+  /** Options of each plugin backend, handed to it as they are (packages/backends decodes them; the loader reports their problems under this key). */
+  process: PluginOptions,
+  docker: PluginOptions,
+  kubernetes: PluginOptions,
 });
 export type BackendConfig = typeof BackendConfig.Type;
 
 export const ImagesConfig = Schema.Struct({
-  /** Image for leases that name none. */
-  default: Schema.optionalWith(Schema.String, { default: () => "berth-model-server" }),
+  /**
+   * Image for leases that name none. Default: `berth-model-server` (Berth's model server as a
+   * local process) on the process and sim backends, `localhost/berth:dev` (`npm run image:local`)
+   * on docker and kubernetes.
+   */
+  default: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   /** Images leases may use (exact names or `prefix*`); the default image is always allowed. */
   allowlist: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
 });
@@ -146,14 +157,14 @@ export const ConfigFile = Schema.Struct({
   sidecarListen: Schema.optional(HostPort),
   stateDir: Schema.optionalWith(Schema.String, { default: () => ".berth" }),
   store: Schema.optionalWith(StoreConfig, { default: () => StoreConfig.make({ kind: "sqlite", snapshotEvery: 200 }) }),
-  backend: Schema.optionalWith(BackendConfig, { default: () => ({ kind: "process" as const, sim: { startup: 200, load: 100 }, process: {} }) }),
+  backend: Schema.optionalWith(BackendConfig, { default: () => ({ kind: "process" as const, sim: { startup: 200, load: 100 }, process: {}, docker: {}, kubernetes: {} }) }),
   /** Nodes the process and sim backends place on; default one local node with `gpus: auto`. */
   nodes: Schema.optional(Schema.Array(NodeConfig)),
   /** name -> location; default `demo`, generated under `<stateDir>/repositories/demo`. */
   repositories: Schema.optional(Schema.Record({ key: Schema.String, value: RepositoryConfig })),
   /** Repository of model references that name none; default the first repository. */
   defaultRepository: Schema.optional(Schema.String),
-  images: Schema.optionalWith(ImagesConfig, { default: () => ({ default: "berth-model-server", allowlist: [] }) }),
+  images: Schema.optionalWith(ImagesConfig, { default: () => ({ allowlist: [] }) }),
   leases: Schema.optionalWith(LeasesConfig, { default: () => ({ maxWait: 10 * 60_000 }) }),
   auth: Schema.optionalWith(AuthConfig, { default: () => ({ tokens: [], tenants: {} }) }),
   tls: Schema.optional(TlsConfig),

@@ -32,7 +32,8 @@ export const specFromIntent = (intent: EnsureServer, config: BerthdConfigShape, 
   resources: intent.template.resources,
   replicas: intent.replicas,
   labels: labelsFor(intent.owner, intent.pool),
-  ...(config.backend.kind === "process" ? { sidecar: sidecarSettings(config, berthd) } : {}),
+  // Simulated servers have no sidecar; every real backend runs one beside each replica.
+  ...(config.backend.kind !== "sim" ? { sidecar: sidecarSettings(config, berthd) } : {}),
 });
 
 /** The spec of a server the snapshot holds (to converge the backend to it after a restart). */
