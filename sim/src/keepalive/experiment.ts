@@ -57,7 +57,7 @@ export const runKeepaliveExperiment = (trace: GenaiTrace, latencies: readonly Du
         coldStartsMin: Math.min(...mine.map((r) => r.coldStarts)),
         coldStartsMax: Math.max(...mine.map((r) => r.coldStarts)),
         loads: avg((r) => r.loads), prewarmLoads: avg((r) => r.prewarmLoads), evictions: avg((r) => r.evictions),
-        expiries: avg((r) => r.expiries), memoryWaits: avg((r) => r.memoryWaits),
+        expiries: avg((r) => r.expiries), memoryWaits: avg((r) => r.memoryWaits), displacedColdStarts: avg((r) => r.displacedColdStarts),
         ttfiP50Ms: avg((r) => r.ttfiP50Ms), ttfiP99Ms: avg((r) => r.ttfiP99Ms), ttfiMeanMs: avg((r) => r.ttfiMeanMs),
         memoryGiBHours: avg((r) => r.memoryGiBHours), peakMemoryGiB: avg((r) => r.peakMemoryGiB), hours: avg((r) => r.hours),
       });

@@ -24,6 +24,8 @@ export interface SimPolicy {
 const rentOrBuyOnly: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, prewarm: false, timeOfDayWindow: 0, referencePenalty: false };
 /** Berth without the fleet prior: each lease's plan from its own gaps alone. */
 const alone: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, fleetPrior: 0 };
+/** Berth at the base price alone: memory pressure does not move it (the default before the shadow price). */
+const basePriceOnly: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, pressureWindow: 0 };
 
 export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   "fixed-10m": () => ({
@@ -44,10 +46,14 @@ export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   }),
   berth: () => ({
     name: "berth", keepAlive: pooledBerthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
-    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps pooled with the fleet's (k = 10), lulls dated by time of day; cost-aware eviction when memory is full",
+    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps pooled with the fleet's (k = 10), lulls dated by time of day, memory priced at the base price plus the budget's shadow price (evictions over the last day); cost-aware eviction when memory is full",
+  }),
+  "berth-base": () => ({
+    name: "berth-base", keepAlive: pooledBerthKeepAlive(basePriceOnly), eviction: costAware(), unloadAtExpiry: true,
+    describe: "ablation: Berth at the base price alone (no shadow price from memory pressure)",
   }),
   "berth-alone": () => ({
-    name: "berth-alone", keepAlive: pooledBerthKeepAlive(alone), eviction: costAware(), unloadAtExpiry: true,
+    name: "berth-alone", keepAlive: pooledBerthKeepAlive({ ...alone, pressureWindow: 0 }), eviction: costAware(), unloadAtExpiry: true,
     describe: "ablation: Berth without the fleet prior (each model's plan from its own gaps alone)",
   }),
   "berth-rent": () => ({
@@ -63,17 +69,27 @@ export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
 export const simPolicyNames = Object.keys(simPolicies);
 
 /**
- * A policy by name; `berth@<minutes>m` and `berth-warm@<minutes>m` set Berth's break-even
- * time (how long holding a median model is worth one median reload), to trace its frontier.
+ * A policy by name; `berth@<minutes>m` and `berth-warm@<minutes>m` (also berth-base,
+ * berth-alone, berth-rent) set Berth's base break-even time (how long holding a median model
+ * is worth one median reload), to trace its frontier; `berth~<hours>h[@<minutes>m]` sets the
+ * window of the shadow price's eviction count.
  */
 export const simPolicy = (name: string): SimPolicy | undefined => {
   const registered = simPolicies[name];
   if (registered) return registered();
-  const m = /^(berth|berth-warm|berth-rent|berth-alone)@(\d+(?:\.\d+)?)m$/.exec(name);
+  const w = /^berth~(\d+(?:\.\d+)?)h(?:@(\d+(?:\.\d+)?)m)?$/.exec(name);
+  if (w) {
+    const pressureWindow = Number(w[1]) * 60 * MINUTE;
+    if (!(pressureWindow > 0)) return undefined;
+    const breakEven = w[2] === undefined ? defaultBerthKeepAliveOptions.breakEven : Number(w[2]) * MINUTE;
+    return { ...simPolicies.berth(), name, keepAlive: pooledBerthKeepAlive({ ...defaultBerthKeepAliveOptions, pressureWindow, breakEven }) };
+  }
+  const m = /^(berth|berth-warm|berth-rent|berth-alone|berth-base)@(\d+(?:\.\d+)?)m$/.exec(name);
   if (!m || !(Number(m[2]) > 0)) return undefined;
   const base = simPolicies[m[1]]();
   const breakEven = Number(m[2]) * MINUTE;
   if (m[1] === "berth-rent") return { ...base, name, keepAlive: berthKeepAlive({ ...rentOrBuyOnly, breakEven }) };
-  return { ...base, name, keepAlive: pooledBerthKeepAlive({ ...(m[1] === "berth-alone" ? alone : defaultBerthKeepAliveOptions), breakEven }) };
+  const options = m[1] === "berth-alone" ? { ...alone, pressureWindow: 0 } : m[1] === "berth-base" ? basePriceOnly : defaultBerthKeepAliveOptions;
+  return { ...base, name, keepAlive: pooledBerthKeepAlive({ ...options, breakEven }) };
 };
 export const defaultPolicyNames = ["fixed-10m", "fixed-20m", "hybrid", "lru", "berth", "berth-warm"];

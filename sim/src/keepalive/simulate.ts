@@ -47,6 +47,11 @@ export interface KeepaliveRunResult {
   readonly expiries: number;
   /** Requests that also waited for memory (nothing could be evicted). */
   readonly memoryWaits: number;
+  /**
+   * Cold starts that memory pressure caused: the model's keep-alive plan had it warm at the
+   * request, but an eviction or a pre-warm without room had pushed it out.
+   */
+  readonly displacedColdStarts: number;
   readonly ttfiP50Ms: number;
   readonly ttfiP99Ms: number;
   readonly ttfiMeanMs: number;
@@ -74,6 +79,12 @@ interface ModelState {
   lastEnd: number;
   loadedAt: number;
   expiresAt: number;
+  /** The current plan has the model warm up to this time after its last use... */
+  planWarmUntil: number;
+  /** ...and again from this time (a pre-warm) until `expiresAt`. */
+  planPrewarmFrom: number;
+  /** Unloaded or kept cold against its plan, by an eviction or a pre-warm that found no room. */
+  pushedOut: boolean;
   /** Bumped to cancel pending expiry / pre-warm timers. */
   epoch: number;
   gaps: number[];
@@ -112,14 +123,16 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
 
   const models: ModelState[] = trace.models.map((id, m) => ({
     id, size: sizes[m], status: "cold", queued: false, inFlight: 0, waiters: [], lastEnd: NaN, loadedAt: NaN,
-    expiresAt: -Infinity, epoch: 0, gaps: [], gapStarts: [], sortedGaps: [], histogram: emptyIdleHistogram(defaultHybridOptions.range, defaultHybridOptions.binWidth),
+    expiresAt: -Infinity, planWarmUntil: -Infinity, planPrewarmFrom: Infinity, pushedOut: false, epoch: 0, gaps: [], gapStarts: [], sortedGaps: [], histogram: emptyIdleHistogram(defaultHybridOptions.range, defaultHybridOptions.binWidth),
     loadSum: 0, loadCount: 0,
   }));
   const start = trace.requests.length > 0 ? trace.requests[0].at : 0;
   const sim = new Simulation(start);
   const ttfi = new Float64Array(trace.requests.length);
   let served = 0;
-  let coldStarts = 0, loads = 0, prewarmLoads = 0, evictions = 0, expiries = 0, memoryWaits = 0;
+  let coldStarts = 0, loads = 0, prewarmLoads = 0, evictions = 0, expiries = 0, memoryWaits = 0, displacedColdStarts = 0;
+  // Evictions of models their keep-alive still held: what the budget took (KeepAliveInput.pressure).
+  let pressureEvictions = 0;
   let used = 0, peak = 0, lastCompletion = start;
   const memTimes: number[] = [start];
   const memUsed: number[] = [0];
@@ -149,6 +162,7 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
   const startLoad = (s: ModelState, prewarm: boolean) => {
     if (s.queued) memoryWaits += s.waiters.length;
     s.queued = false;
+    s.pushedOut = false;
     s.status = "loading";
     loads++;
     if (prewarm) prewarmLoads++;
@@ -181,7 +195,10 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
     const byId = new Map(models.map((x) => [x.id, x] as const));
     for (const id of decision.victims) {
       evictions++;
-      unload(byId.get(id)!);
+      const victim = byId.get(id)!;
+      victim.pushedOut = true;
+      if (sim.now < victim.expiresAt) pressureEvictions++;
+      unload(victim);
     }
     return budget - used >= s.size;
   };
@@ -222,7 +239,10 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
     sim.at(at, () => {
       if (s.epoch !== epoch || s.status !== "cold" || s.queued) return;
       // A pre-warm only uses free memory; it never evicts another model.
-      if (memoryQueue.length > 0 || budget - used < s.size) return;
+      if (memoryQueue.length > 0 || budget - used < s.size) {
+        s.pushedOut = true;
+        return;
+      }
       startLoad(s, true);
     }, Priority.late);
   };
@@ -230,11 +250,14 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
   const idle = (s: ModelState) => {
     const w = policy.keepAlive.windows({
       idleGaps: s.gaps, sortedGaps: s.sortedGaps, histogram: s.histogram, loadTime: expectedLoad(s), size: s.size,
-      idleStarts: s.gapStarts, idleSince: s.lastEnd,
+      idleStarts: s.gapStarts, idleSince: s.lastEnd, pressure: { budget, evictions: pressureEvictions },
     });
     modes[w.mode] = (modes[w.mode] ?? 0) + 1;
     const end = s.lastEnd + w.keepAlive;
     const warmFor = w.warmFor ?? 0;
+    const prewarmPlan = w.prewarm > warmFor && w.prewarm < w.keepAlive;
+    s.planWarmUntil = s.lastEnd + (prewarmPlan ? warmFor : w.keepAlive);
+    s.planPrewarmFrom = prewarmPlan ? s.lastEnd + w.prewarm : Infinity;
     if (policy.unloadAtExpiry && w.prewarm > warmFor && w.prewarm < w.keepAlive) {
       if (warmFor > 0) {
         // Warm a while longer, then unload and pre-warm (Berth's plans); an eviction in
@@ -295,6 +318,7 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
       return;
     }
     coldStarts++;
+    if (s.pushedOut && (w.at <= s.planWarmUntil || (w.at >= s.planPrewarmFrom && w.at <= s.expiresAt))) displacedColdStarts++;
     s.waiters.push(w);
     if (s.status === "cold" && !s.queued) requestLoad(s);
   };
@@ -315,7 +339,7 @@ export const simulateKeepalive = (trace: GenaiTrace, config: KeepaliveRunConfig)
     policy: policy.name,
     budgetGiB: budget / GiB,
     requests: trace.requests.length,
-    coldStarts, loads, prewarmLoads, evictions, expiries, memoryWaits,
+    coldStarts, loads, prewarmLoads, evictions, expiries, memoryWaits, displacedColdStarts,
     ttfiP50Ms: quantile(sorted, 0.5),
     ttfiP99Ms: quantile(sorted, 0.99),
     ttfiMeanMs: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),

@@ -9,6 +9,8 @@ import { runOne } from "../../src/keepalive/experiment.js";
 import { drawModelSizes, MEMORY_MAX, median } from "../../src/keepalive/models.js";
 import { parseKeepaliveArgs, runKeepaliveCommand } from "../../src/keepalive/command.js";
 import { rngFromSeed } from "@berth/core/random/rng";
+import type { KeepAlivePolicy, MemoryPressure } from "@berth/core/eviction/keepalive";
+import { lru } from "@berth/core/eviction/lru";
 
 const dataDir = path.resolve(__dirname, "../../../../shared/data/alibaba-genai");
 const haveData = existsSync(path.join(dataDir, "lora_request_trace.csv"));
@@ -104,6 +106,22 @@ describe("keep-alive simulation on a tiny trace", () => {
     expect(run(t, "fixed-10m", 100).memoryGiBHours).toBeCloseTo(10 / 60);
   });
 
+  it("counts what memory pressure costs, and hands the count to the keep-alive policy", () => {
+    // 20 GiB holds two of A, B, C (10 GiB each); every model's plan is to stay warm an hour.
+    const seen: (MemoryPressure | undefined)[] = [];
+    const hour: KeepAlivePolicy = { name: "hour", windows: (input) => (seen.push(input.pressure), { prewarm: 0, keepAlive: 60 * MIN, mode: "Fixed" }) };
+    const policy = { name: "hour", keepAlive: hour, eviction: lru(), unloadAtExpiry: true, describe: "" };
+    const t = parseRequestTrace(csv([[at(0), "A", 1], [at(1), "B", 1], [at(2), "C", 1], [at(3), "A", 1], [at(90), "B", 1]]));
+    const r = simulateKeepalive(t, { policy, budget: 20 * GiB, sizes: t.models.map(() => 10 * GiB), drawLoadTime: () => 1000, defaultLoadTime: 1000 });
+    // C evicts A and A evicts B, both inside their hour; A's return at 3 min is displaced,
+    // B's at 90 min is not (its plan had let it go by then).
+    expect(r.evictions).toBe(2);
+    expect(r.coldStarts).toBe(5);
+    expect(r.displacedColdStarts).toBe(1);
+    expect(seen.map((p) => p?.evictions)).toEqual([0, 0, 1, 2, 2]);
+    expect(seen.every((p) => p?.budget === 20 * GiB)).toBe(true);
+  });
+
   it("refuses a budget smaller than the largest model", () => {
     expect(() => run(tiny, "lru", 5)).toThrow(/budget/);
   });
@@ -118,6 +136,15 @@ describe.skipIf(!haveData)("on the real trace", () => {
     expect(runOne(trace, lat, "berth", 43, 640).memoryGiBHours).not.toBe(a.memoryGiBHours);
     expect(a.requests).toBe(26_798);
   }, 180_000); // Berth's time-of-day plans take several seconds a run on the whole trace
+
+  it("at 320 GiB the shadow price brings Berth under 80% of hybrid's memory with fewer cold starts; the base price alone does not", async () => {
+    const trace = await loadRequestTrace(path.join(dataDir, "lora_request_trace.csv"));
+    const lat = await loadLoadLatencies(path.join(dataDir, "basemodel_update_latency_anon.csv"));
+    const [hybrid, berth, base] = ["hybrid", "berth", "berth-base"].map((p) => runOne(trace, lat, p, 42, 320));
+    expect(berth.coldStarts).toBeLessThan(hybrid.coldStarts);
+    expect(berth.memoryGiBHours).toBeLessThanOrEqual(0.8 * hybrid.memoryGiBHours);
+    expect(base.memoryGiBHours).toBeGreaterThan(0.8 * hybrid.memoryGiBHours);
+  }, 180_000);
 });
 
 describe("command", () => {

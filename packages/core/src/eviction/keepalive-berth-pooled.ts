@@ -27,6 +27,7 @@ import { HOUR, type KeepAliveInput, type KeepAlivePolicy, type KeepAliveWindows 
 import { BERTH_KEEPALIVE, berthWindows, defaultBerthKeepAliveOptions, memoryPrice, type BerthKeepAliveOptions } from "./keepalive-berth.js";
 import { optimalPlan } from "./keepalive-plan.js";
 import { addBinned, binnedSupport, emptyBinnedGaps, GapProfile, type BinnedGaps } from "./gap-profile.js";
+import { shadowPrice } from "./memory-shadow-price.js";
 
 interface LeaseSummary {
   readonly own: GapProfile;
@@ -61,6 +62,7 @@ export const weightedKeepAlive = (values: readonly number[], weights: readonly n
 /** The pooled, online form of Berth's keep-alive (one instance per fleet: it holds the fleet's gaps). */
 export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeepAliveOptions): KeepAlivePolicy => {
   const leases = new WeakMap<readonly number[], LeaseSummary>();
+  const shadow = o.pressureWindow > 0 ? shadowPrice(o.pressureWindow, o.referenceLoad) : undefined;
   const fleet = new GapProfile(o.timeOfDayShiftAbove);
   const halfHours = Math.round(o.timeOfDayWindow / HOUR);
   const minNear = Math.max(o.minSamples, o.timeOfDaySamples);
@@ -93,7 +95,9 @@ export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeep
     if (input.idleSince === undefined || starts === undefined || starts.length !== input.idleGaps.length) return berthWindows(input, o);
     const own = ingest(input, starts);
     const penalty = o.referencePenalty ? o.referenceLoad : input.loadTime;
-    const hold = memoryPrice(o) * input.size;
+    // Memory at the operator's base price plus what the shared budget adds (memory-shadow-price.ts).
+    const mu = shadow !== undefined && input.pressure !== undefined ? shadow.at(input.idleSince, input.pressure) : 0;
+    const hold = (memoryPrice(o) + mu) * input.size;
     // The prior weighs at most as many gaps as the rest of the fleet has shown.
     const k = Math.min(o.fleetPrior, fleet.total - own.total);
     if (own.total + k < o.minSamples) {

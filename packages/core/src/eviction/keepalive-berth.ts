@@ -72,6 +72,12 @@ export interface BerthKeepAliveOptions {
    * keepalive-berth-pooled.ts; 0: each lease alone). Only the pooled policy uses it.
    */
   readonly fleetPrior: number;
+  /**
+   * Add the budget's shadow price (memory-shadow-price.ts), estimated over this trailing
+   * window from the memory pressure the caller reports (0: the base price alone). Only the
+   * pooled policy uses it.
+   */
+  readonly pressureWindow: DurationMs;
 }
 
 export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
@@ -96,6 +102,8 @@ export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
   referencePenalty: true,
   // A lease's gaps weigh n against the fleet's 10 (sim/results/keepalive.md).
   fleetPrior: 10,
+  // One day: the traffic's period (memory-shadow-price.ts).
+  pressureWindow: 24 * HOUR,
 };
 
 /** Load time that holding one byte for one millisecond is worth. */

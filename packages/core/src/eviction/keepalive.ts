@@ -27,6 +27,16 @@ export interface KeepAliveInput {
   readonly idleStarts?: readonly EpochMs[];
   /** When the idle period being planned began (the end of the last use). */
   readonly idleSince?: EpochMs;
+  /** The fleet's shared GPU memory and how often it ran short, for policies that price it (absent: unknown). */
+  readonly pressure?: MemoryPressure;
+}
+
+/** The fleet's shared GPU memory and how often it ran short. */
+export interface MemoryPressure {
+  /** GPU memory the leases share. */
+  readonly budget: Bytes;
+  /** Leases unloaded to make room while their keep-alive still held them, so far (a running count that only grows). */
+  readonly evictions: number;
 }
 
 /** Which rule produced the windows, as data (for explanations and experiment reports). */

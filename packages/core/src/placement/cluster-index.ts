@@ -56,6 +56,8 @@ export class ClusterIndex {
   private readonly lastUse: (NodeUse | undefined)[];
   private readonly lastGroups: unknown[];
   private readonly lastShapes: unknown[];
+  /** The view's change count at the last sync (-1: compare every node next time). */
+  private changesSeen = -1;
 
   constructor(nodes: readonly ClusterNode[]) {
     const n = nodes.length;
@@ -114,19 +116,27 @@ export class ClusterIndex {
    * when a node's GPU count changed: the flat layout no longer fits, build a new index.
    */
   sync(view: ClusterView): boolean {
-    const nodes = view.nodes;
-    const use = view.use;
-    const groups = view.gpuGroups;
-    const shapes = view.shapeCounts;
-    for (let i = 0; i < this.nodeCount; i++) {
-      const node = nodes[i];
-      const u = use[i];
-      const gr = groups?.[i];
-      const sh = shapes?.[i];
-      if (node !== this.lastNode[i] || u !== this.lastUse[i] || gr !== this.lastGroups[i] || sh !== this.lastShapes[i]) {
-        if (node.gpus.length !== this.gpuStart[i + 1] - this.gpuStart[i]) return false;
-        this.refresh(i, node, u, gr, sh);
-      }
+    const changes = view.changes;
+    if (changes !== undefined && this.changesSeen >= changes.first && this.changesSeen <= changes.count) {
+      // Only the nodes the view says changed (a node changed twice is refreshed once: the second compares equal).
+      const upTo = changes.count;
+      for (let k = this.changesSeen; k < upTo; k++) if (!this.syncNode(view, changes.node(k))) return false;
+      this.changesSeen = upTo;
+      return true;
+    }
+    for (let i = 0; i < this.nodeCount; i++) if (!this.syncNode(view, i)) return false;
+    this.changesSeen = changes === undefined ? -1 : changes.count;
+    return true;
+  }
+
+  private syncNode(view: ClusterView, i: number): boolean {
+    const node = view.nodes[i];
+    const u = view.use[i];
+    const gr = view.gpuGroups?.[i];
+    const sh = view.shapeCounts?.[i];
+    if (node !== this.lastNode[i] || u !== this.lastUse[i] || gr !== this.lastGroups[i] || sh !== this.lastShapes[i]) {
+      if (node.gpus.length !== this.gpuStart[i + 1] - this.gpuStart[i]) return false;
+      this.refresh(i, node, u, gr, sh);
     }
     return true;
   }

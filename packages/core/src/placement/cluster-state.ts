@@ -6,7 +6,7 @@
 import type { ClusterNode, GpuAssignment, GpuUse, NodeUse } from "../cluster/types.js";
 import { MILLI_PER_GPU } from "../units.js";
 import { shapeTag } from "./cluster-index.js";
-import type { ClusterView, PlacementChoice, PlacementRequest } from "./types.js";
+import type { ClusterView, PlacementChoice, PlacementRequest, ViewChanges } from "./types.js";
 
 export class AssignmentError extends Error {
   override readonly name = "AssignmentError";
@@ -30,11 +30,34 @@ const emptyUse = (node: ClusterNode): NodeUse => ({
   gpus: node.gpus.map((): GpuUse => ({ milli: 0, memory: 0 })),
 });
 
+/** Changed nodes, in order; the older half is dropped when it grows past a few times the node count. */
+class ChangeLog implements ViewChanges {
+  private log: number[] = [];
+  first = 0;
+  constructor(private readonly keep: number) {}
+  get count(): number {
+    return this.first + this.log.length;
+  }
+  node(k: number): number {
+    return this.log[k - this.first];
+  }
+  record(node: number): void {
+    this.log.push(node);
+    if (this.log.length > 2 * this.keep) {
+      const drop = this.log.length - this.keep;
+      this.log = this.log.slice(drop);
+      this.first += drop;
+    }
+  }
+}
+
 export class ClusterState implements ClusterView {
   readonly nodes: readonly ClusterNode[];
   readonly use: NodeUse[];
   readonly gpuGroups: (readonly (string | undefined)[])[];
   readonly shapeCounts: Readonly<Record<string, number>>[];
+  /** Every node `apply` changed (change `use`, `gpuGroups` and `shapeCounts` only through assign and unassign). */
+  readonly changes: ChangeLog;
   /** Placements holding each GPU: a GPU's group is cleared when the last one leaves. */
   private readonly holders: Int32Array[];
   private readonly placed = new Map<AssignmentId, Placed>();
@@ -49,6 +72,7 @@ export class ClusterState implements ClusterView {
     this.shapeCounts = nodes.map(() => ({}));
     this.holders = nodes.map((n) => new Int32Array(n.gpus.length));
     this.capacityGpuMilli = nodes.reduce((s, n) => s + n.gpus.length * MILLI_PER_GPU, 0);
+    this.changes = new ChangeLog(4 * nodes.length + 1024);
   }
 
   /** Milli-GPU committed over the cluster. */
@@ -140,6 +164,7 @@ export class ClusterState implements ClusterView {
 
   private apply(p: Placed, sign: 1 | -1): void {
     const i = p.node;
+    this.changes.record(i);
     const use = this.use[i];
     const gpus = use.gpus.slice();
     const holders = this.holders[i];

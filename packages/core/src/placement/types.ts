@@ -56,6 +56,21 @@ export interface ClusterView {
    * Like `use[i]`, a view replaces the object of a node when it changes.
    */
   readonly shapeCounts?: readonly Readonly<Record<string, number>>[];
+  /**
+   * Which nodes changed, in order, for views that record it (ClusterState): an index then
+   * refreshes those nodes instead of comparing every node on every placement. Absent: every
+   * node is compared. A view that records changes must record every one.
+   */
+  readonly changes?: ViewChanges;
+}
+
+/** A view's log of node changes: change k (first <= k < count) replaced node `node(k)`'s objects. */
+export interface ViewChanges {
+  /** Changes recorded so far (only grows). */
+  readonly count: number;
+  /** The oldest change still kept; older ones are forgotten (an index behind it compares every node). */
+  readonly first: number;
+  node(k: number): number;
 }
 
 export interface PlacementChoice {
