@@ -1,7 +1,7 @@
 // The Docker backend against a real Docker engine and the real image localhost/berth:dev: the
 // conformance suite (with `docker kill` as the crash), then what only this backend does:
 // adoption by label with orphans removed, GPU device requests and limits on the created
-// container, an unreachable engine, a missing image that cannot be pulled.
+// container (none on a CPU-only node), an unreachable engine, a missing image that cannot be pulled.
 // The engine comes from scripts/ci/start-docker.sh and the image from scripts/image/build.sh
 // (built here only when missing; CI builds it with `npm run image:local`). Without an engine
 // these tests fail: they are the Docker backend's only proof.
@@ -22,6 +22,7 @@ import type { BackendError } from "../src/errors.js";
 import { decodeDockerBackendConfig, type DockerBackendOptions } from "../src/docker/config.js";
 import { containerName, LABEL_INSTANCE, replicaContainers, volumeName } from "../src/docker/containers.js";
 import { dockerBackendPlugin, layerDockerWith } from "../src/docker/docker-backend.js";
+import { gpuNode, nvidiaSmiGpus } from "../src/docker/gpus.js";
 import { builtinBackends, makeBackendLayer, withPlugins } from "../src/registry.js";
 import { REPO_ROOT } from "../src/process/runtime.js";
 import type { ServerSpec } from "../src/spec.js";
@@ -232,6 +233,28 @@ describe("docker backend", () => {
     expect(error.reason._tag).toBe("InvalidSpec");
     expect(error.message).toMatch(/GPU 2 not on this node/);
     expect((await ours()).some((c) => c.Labels["berth.dev/server-id"] === `gpu2-${INSTANCE}`)).toBe(false);
+  }, 60_000);
+
+  it("without a configured GPU inventory and no GPUs found, the node is CPU-only: placements' pretend GPUs get no devices", async () => {
+    // berthd's nodes offer one pretend GPU on a machine without any (gpus: auto); nvidia-smi finds none here.
+    expect(gpuNode(undefined, () => [])).toEqual({ inventory: [], cpuOnly: true });
+    expect(gpuNode(undefined, () => [0, 1])).toEqual({ inventory: [0, 1], cpuOnly: false });
+    // A configured inventory is strict, even an empty one.
+    expect(gpuNode([], () => [0])).toEqual({ inventory: [], cpuOnly: false });
+    if (nvidiaSmiGpus().length > 0) return;
+    const { gpus: _strict, ...auto } = options();
+    const id = `cpuonly-${INSTANCE}`;
+    await run(layerDockerWith(auto), (backend) =>
+      Effect.gen(function* () {
+        yield* backend.ensureServer({ ...spec(id), gpus: [0], placements: [{ node: "local", gpus: [0] }] });
+        const info = yield* Effect.promise(() => docker.getContainer(containerName(id, 0, "server")).inspect());
+        expect(info.HostConfig.DeviceRequests ?? []).toEqual([]);
+        expect(info.Config.Env ?? []).not.toContain("NVIDIA_VISIBLE_DEVICES=0");
+        // The placement is still what the backend reports.
+        expect((yield* backend.list()).find((s) => s.serverId === id)?.replicas[0]?.placement.gpus).toEqual([0]);
+        yield* backend.deleteServer(id);
+      }),
+    );
   }, 60_000);
 
   it("an unreachable engine is Unavailable within seconds, naming the socket", async () => {

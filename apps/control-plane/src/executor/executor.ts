@@ -1,5 +1,5 @@
 import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Queue, Schedule, Stream } from "effect";
-import type { Intent, Snapshot } from "@berth/core";
+import type { EventOf, Intent, Snapshot } from "@berth/core";
 import { Backend, type BackendShape } from "@berth/backends/backend";
 import type { BackendError } from "@berth/backends/errors";
 import { serverCondition, type ObservedServer, type ServerObservation } from "@berth/backends/observation";
@@ -27,6 +27,48 @@ export const watchRestart = Schedule.exponential("500 millis", 2).pipe(Schedule.
 
 const retryable = (error: BackendError): boolean => error.reason._tag === "Unavailable";
 
+/** A failure's log tail is kept to its end: this many characters (the lease's reason, not the whole log). */
+const FAILURE_TAIL_CHARS = 4000;
+
+const withTail = (message: string, logTail: string): string => {
+  const tail = logTail.trim();
+  if (tail === "") return message;
+  return `${message}; its log ends:\n${tail.length > FAILURE_TAIL_CHARS ? `...${tail.slice(-FAILURE_TAIL_CHARS)}` : tail}`;
+};
+
+/**
+ * Why a server failed for good, as its leases' Failed reason: the backend's account of its first
+ * failed replica with the end of that replica's logs. Undefined when no replica says why.
+ */
+export const serverFailure = (server: ObservedServer): string | undefined => {
+  const failed = server.replicas.filter((r) => r.state === "Failed" && r.lastError !== undefined);
+  const first = failed[0];
+  if (first === undefined) return undefined;
+  const e = first.lastError!;
+  const more = failed.length > 1 ? ` (and ${failed.length - 1} more replica${failed.length > 2 ? "s" : ""})` : "";
+  return withTail(`server ${server.serverId} failed: replica ${first.replicaId}${more}: ${e.reason}: ${e.message}`, e.logTail);
+};
+
+/**
+ * Why a server could not be made at all, when retrying cannot help (the spec, the image, the
+ * backend's configuration, a start that failed); undefined for passing trouble (Unavailable,
+ * NotFound), after which its leases are placed again.
+ */
+export const ensureFailure = (serverId: string, error: BackendError): string | undefined => {
+  const r = error.reason;
+  switch (r._tag) {
+    case "InvalidSpec":
+    case "ImageNotFound":
+    case "InvalidConfig":
+      return `server ${serverId} could not be made: ${error.message}`;
+    case "StartFailed":
+      return withTail(`server ${serverId} could not be made: ${error.message}`, r.logTail);
+    case "Unavailable":
+    case "NotFound":
+      return undefined;
+  }
+};
+
 const withRetry = <A>(effect: Effect.Effect<A, BackendError>) => Effect.retry(effect, { schedule: backendRetry, while: retryable });
 
 export interface ExecutorShape {
@@ -35,7 +77,7 @@ export interface ExecutorShape {
 }
 
 /** What the snapshot says a backend observation should change (or nothing). */
-export const observationEvent = (snapshot: Snapshot, server: ObservedServer, at: number) => {
+export const observationEvent = (snapshot: Snapshot, server: ObservedServer, at: number): EventOf<"ServerObserved"> | undefined => {
   const record = snapshot.servers[server.serverId];
   if (record === undefined) return undefined;
   const condition = serverCondition(server);
@@ -43,7 +85,10 @@ export const observationEvent = (snapshot: Snapshot, server: ObservedServer, at:
     return { _tag: "ServerObserved" as const, at, serverId: record.id, state: "Up" as const, readyReplicas: condition.readyReplicas };
   // A server still starting is not down; one that was serving and no longer is, is.
   if (condition.state === "Down" && record.state === "Ready") return { _tag: "ServerObserved" as const, at, serverId: record.id, state: "Down" as const, readyReplicas: 0 };
-  if (condition.state === "Gone") return { _tag: "ServerObserved" as const, at, serverId: record.id, state: "Gone" as const, readyReplicas: 0 };
+  if (condition.state === "Gone") {
+    const failure = serverFailure(server);
+    return { _tag: "ServerObserved" as const, at, serverId: record.id, state: "Gone" as const, readyReplicas: 0, ...(failure !== undefined ? { failure } : {}) };
+  }
   return undefined;
 };
 
@@ -78,11 +123,15 @@ export const makeExecutor = Effect.gen(function* () {
       yield* logError(`${what} failed`, { serverId, error: error.message });
     });
 
-  const reportGoneLater = (serverId: string) =>
-    Effect.sleep(failedServerBackoff).pipe(
+  // A failure retrying cannot help is reported at once (its leases fail with it); passing trouble
+  // after a backoff (its leases are placed again).
+  const reportGoneLater = (serverId: string, failure?: string) =>
+    Effect.sleep(failure === undefined ? failedServerBackoff : Duration.zero).pipe(
       Effect.zipRight(Clock.currentTimeMillis),
       Effect.flatMap((at): Effect.Effect<void, StoreError> =>
-        engine.snapshot().servers[serverId] === undefined ? Effect.void : Effect.asVoid(engine.submit({ _tag: "ServerObserved", at, serverId, state: "Gone", readyReplicas: 0 })),
+        engine.snapshot().servers[serverId] === undefined
+          ? Effect.void
+          : Effect.asVoid(engine.submit({ _tag: "ServerObserved", at, serverId, state: "Gone", readyReplicas: 0, ...(failure !== undefined ? { failure } : {}) })),
       ),
       Effect.catchAll((error) => logWarn("could not report a failed server", { serverId, error: error.message })),
       Effect.asVoid,
@@ -94,10 +143,16 @@ export const makeExecutor = Effect.gen(function* () {
     Effect.gen(function* () {
       const spec = specFor(yield* api.get);
       if (spec === undefined) return;
-      yield* withRetry(backend.ensureServer(spec)).pipe(
+      // Each passing failure is logged as it happens (an operator sees at once why nothing starts), then retried.
+      const attempt = backend.ensureServer(spec).pipe(
+        Effect.tapError((error) => (retryable(error) ? logWarn("ensureServer: backend unavailable; retrying", { serverId, error: error.message }) : Effect.void)),
+      );
+      yield* withRetry(attempt).pipe(
       Effect.tap(() => logInfo("server ensured", { serverId, replicas: spec.replicas, node: spec.node, image: spec.image })),
       Effect.asVoid,
-        Effect.catchAll((error) => failed("ensureServer", serverId)(error).pipe(Effect.zipRight(FiberSet.run(fibers, reportGoneLater(serverId))), Effect.asVoid)),
+        Effect.catchAll((error) =>
+          failed("ensureServer", serverId)(error).pipe(Effect.zipRight(FiberSet.run(fibers, reportGoneLater(serverId, ensureFailure(serverId, error)))), Effect.asVoid),
+        ),
       );
     });
 
@@ -188,8 +243,11 @@ export const makeExecutor = Effect.gen(function* () {
       }
       const event = observationEvent(snapshot, observation.server, at);
       if (event !== undefined) {
-        yield* logInfo("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas });
+        yield* logInfo("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas, ...(event.failure !== undefined ? { failure: event.failure } : {}) });
         yield* engine.submit(event);
+        // The backend gave up on it and the state has let it go: what is left of it (stopped
+        // containers, whose logs are now in the leases' reason) goes too.
+        if (event.state === "Gone") yield* enqueue(event.serverId, withRetry(backend.deleteServer(event.serverId)).pipe(Effect.catchAll(failed("deleteServer", event.serverId))));
       } else if (snapshot.servers[observation.server.serverId] === undefined && isManaged(observation.server)) {
         // A server of ours the state does not know (deleted while we were away, or left over): remove it.
         yield* enqueue(observation.server.serverId, withRetry(backend.deleteServer(observation.server.serverId)).pipe(Effect.catchAll(failed("deleteServer", observation.server.serverId))));

@@ -27,7 +27,7 @@ import {
   volumeName,
 } from "./containers.js";
 import { type ContainerInfo, type Engine, type EngineError, engineRetrySchedule, makeEngine, unreachable } from "./engine.js";
-import { gpuInventory, gpuProblems } from "./gpus.js";
+import { gpuNode, gpuProblems } from "./gpus.js";
 
 export const DOCKER_BACKEND_NAME = "docker";
 
@@ -100,7 +100,11 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
 
     yield* engineCall("ping", engine.ping);
     const hostCpus = yield* engineCall("info", engine.cpus);
-    const inventory = gpuInventory(config.gpus);
+    const { inventory, cpuOnly } = gpuNode(config.gpus);
+    if (cpuOnly) yield* Effect.logInfo("docker backend: no GPUs configured and nvidia-smi found none; containers run without GPU devices");
+    /** Placements naming GPUs this node does not have (none on a CPU-only node, whose GPUs are pretend). */
+    const gpuPlacementProblems = (placements: readonly { readonly index: number; readonly gpus: readonly number[] }[]): string[] =>
+      cpuOnly ? [] : gpuProblems(inventory, placements);
     const servers = new Map<string, ServerEntry>();
     const observed = yield* SubscriptionRef.make<ReadonlyMap<string, ObservedServer>>(new Map());
     const lock = yield* Effect.makeSemaphore(1);
@@ -116,7 +120,8 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
     /** Creates (when missing) and starts the replica's volume and containers. */
     const startReplica = (entry: ServerEntry, rec: ReplicaRecord) =>
       Effect.gen(function* () {
-        const made = replicaContainers(config, entry.spec, rec.index, rec.placement, rec.ports, entry.generation, hostCpus);
+        const devices = cpuOnly ? { ...rec.placement, gpus: [] } : rec.placement;
+        const made = replicaContainers(config, entry.spec, rec.index, devices, rec.ports, entry.generation, hostCpus);
         if (rec.containers.server === undefined) {
           yield* engineCall("create volume", engine.createVolume(made.volume.name, made.volume.labels));
           rec.containers.server = yield* engineCall(`create ${made.server.name}`, engine.create(made.server));
@@ -218,6 +223,11 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
             yield* recordFailure(rec, rec.readyThisRun ? "Crashed" : "StartFailed", `${restarted.join(" and ") || "server"} exited and was restarted by the engine`, now);
             if (isFailed(rec)) return;
             rec.restarts++;
+            // Down for this pass even when the new run is ready already: watchers must see it
+            // go down (a restarted server has lost its loaded models), and the next pass probes it.
+            rec.runKey = key;
+            rec.runStartedMs = now;
+            return;
           }
           if (rec.runKey === undefined) {
             rec.runKey = key;
@@ -348,7 +358,7 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
     const checkSpec = (spec: ServerSpec) =>
       Effect.gen(function* () {
         const placements = Array.from({ length: spec.replicas }, (_, index) => ({ index, gpus: placementOf(spec, index).gpus }));
-        const problems = gpuProblems(inventory, placements);
+        const problems = gpuPlacementProblems(placements);
         if (problems.length > 0) return yield* fail({ _tag: "InvalidSpec", problems });
         const image = imageOf(config, spec);
         if (yield* engineCall("inspect image", engine.imageExists(image))) return;
@@ -390,8 +400,7 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
             if (entry === undefined) return yield* fail({ _tag: "NotFound", serverId });
             const decoded = validateServerSpec({ ...entry.spec, replicas, ...(placements !== undefined ? { placements } : {}) });
             if (Either.isLeft(decoded)) return yield* fail({ _tag: "InvalidSpec", problems: decoded.left });
-            const problems = gpuProblems(
-              inventory,
+            const problems = gpuPlacementProblems(
               Array.from({ length: replicas }, (_, index) => ({ index, gpus: placementOf(decoded.right, index).gpus })),
             );
             if (problems.length > 0) return yield* fail({ _tag: "InvalidSpec", problems });

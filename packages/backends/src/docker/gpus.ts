@@ -18,6 +18,17 @@ export function nvidiaSmiGpus(): readonly number[] {
 
 export const gpuInventory = (configured: readonly number[] | undefined): readonly number[] => configured ?? nvidiaSmiGpus();
 
+/**
+ * The node's GPUs as the backend uses them. `cpuOnly` when none are configured and nvidia-smi
+ * finds none: the GPU indices in placements are then berthd's pretend GPU of a machine without
+ * any (its nodes' `gpus: auto`), so containers get no device requests and servers run on the CPU.
+ * A configured inventory (even an empty one) is strict: placements outside it are refused.
+ */
+export function gpuNode(configured: readonly number[] | undefined, detect: () => readonly number[] = nvidiaSmiGpus): { readonly inventory: readonly number[]; readonly cpuOnly: boolean } {
+  const inventory = configured ?? detect();
+  return { inventory, cpuOnly: configured === undefined && inventory.length === 0 };
+}
+
 /** Problems with GPU indices outside the inventory, one per replica placement. */
 export function gpuProblems(inventory: readonly number[], placements: readonly { readonly index: number; readonly gpus: readonly number[] }[]): string[] {
   const have = new Set(inventory);

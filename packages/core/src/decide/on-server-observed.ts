@@ -32,8 +32,11 @@ const down = (draft: Draft, server: ServerRecord): void => {
   }
 };
 
-/** Gone: its commitments go back; its leases are placed again, warm ones end. */
-const gone = (draft: Draft, server: ServerRecord): void => {
+/**
+ * Gone: its commitments go back; its leases are placed again, warm ones end. Gone with a
+ * `failure`: its leases fail with it instead (placing them again would make the same failing server).
+ */
+const gone = (draft: Draft, server: ServerRecord, failure?: string): void => {
   const leases = draft.leasesOn(server.id);
   releaseServer(draft, server);
   // Nothing to unassign on a server that no longer exists: drop the bindings silently.
@@ -45,7 +48,9 @@ const gone = (draft: Draft, server: ServerRecord): void => {
   for (const lease of leases) {
     const current = draft.leases.get(lease.id)!;
     if (current.phase === "Expiring") endLease(draft, current, "Released", "ServerGone");
-    else if (current.phase !== "Released" && current.phase !== "Failed") {
+    else if (current.phase === "Released" || current.phase === "Failed") continue;
+    else if (failure !== undefined) endLease(draft, current, "Failed", "ServerFailed", { code: "ServerFailed", message: failure, details: { serverId: server.id } });
+    else {
       const placing = setPhase(draft, current, "Placing", "ServerGone");
       if (placing) placeLease(draft, placing);
     }
@@ -57,6 +62,6 @@ export const onServerObserved = (draft: Draft, event: EventOf<"ServerObserved">)
   if (!server) return draft.reject({ event: event._tag, code: "NotFound", message: `server ${event.serverId} is not known`, subject: event.serverId });
   if (event.state === "Up") up(draft, server, Math.max(0, event.readyReplicas));
   else if (event.state === "Down") down(draft, server);
-  else gone(draft, server);
+  else gone(draft, server, event.failure);
 };
 

@@ -164,6 +164,13 @@ export type Event =
       /** Up: serving; Down: not serving, expected back (restart); Gone: will not come back. */
       readonly state: "Up" | "Down" | "Gone";
       readonly readyReplicas: number;
+      /**
+       * Gone only: the server failed for good (it crashed until its backend gave up, or could not
+       * be made at all), in the backend's words with the end of its logs. Its leases then fail
+       * (ServerFailed) with this message instead of being placed again, since the same server
+       * would fail the same way. Absent: the server merely vanished; its leases are placed again.
+       */
+      readonly failure?: string;
     }
   | { readonly _tag: "NodeObserved"; readonly at: EpochMs; readonly node: ClusterNode }
   | {

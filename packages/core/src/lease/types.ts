@@ -18,7 +18,9 @@ export type FailureCode =
   /** The lease names a pool that is not defined or was deleted. */
   | "PoolMissing"
   /** Measured after load, the lease takes more than its pool quota or its server has room for. */
-  | "OverQuota";
+  | "OverQuota"
+  /** Its server failed for good (the backend gave up on it); the message carries the server's own words. */
+  | "ServerFailed";
 
 export interface LeaseFailure {
   readonly code: FailureCode;
