@@ -7,23 +7,27 @@
 // berthd's side: the sidecars report each replica's queue time, the hub turns it into
 // MetricObserved every `autoscaler.syncPeriod` (1 s here), and the `hpa` policy's scale-down
 // stabilization window is `autoscaler.scaleDownStabilization` (3 s here, 5 min by default).
+//
+// The load calibrates itself: a fixed number of clients queues requests on a quiet machine but
+// not on a busy one, where the clients themselves get little CPU and the replica's queue time
+// is scheduling noise around the target (measured on 2 shared cores: 20-80 requests/s, queue
+// time 0.07-5 ms against the 1 ms target). So clients are added until the replica's own
+// statistics (what its sidecar reports) show queue time well over the target.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Server } from "@berth/api/berth";
-import { inferSimple, until } from "./support/kserve.js";
+import { until } from "./support/kserve.js";
+import { startLoad } from "./support/load.js";
+import { probeQueues } from "./support/queue-probe.js";
 import { startStack, type Stack } from "./support/stack.js";
 
-const inferenceCount = async (endpoint: string): Promise<number> => {
-  const response = await fetch(`http://${endpoint}/v2/models/simple/stats`, { signal: AbortSignal.timeout(5_000) });
-  const body = (await response.json()) as { model_stats?: { inference_count?: number }[] };
-  return (body.model_stats ?? []).reduce((sum, s) => sum + (s.inference_count ?? 0), 0);
-};
+const TARGET_MS = 1;
+/** Clients are added while the replicas' queue time is under this. */
+const DRIVE_TO_MS = 3 * TARGET_MS;
+const CLIENTS_FIRST = 16;
+const CLIENTS_STEP = 16;
+const CLIENTS_MAX = 128;
 
-// Runs with BERTH_E2E_AUTOSCALING=1 (npm test alone, or `BERTH_E2E_AUTOSCALING=1 npx vitest run
-// test/e2e/autoscaling.test.ts`: passes in 28-38 s). Skipped in the full suite because there,
-// sharing 2 cores with every other test file, the replicas did not grow within 150 s in two CI
-// runs on 2026-11-24; the cause is not yet known (see the session note). The same scaling path is
-// covered in apps/control-plane/test/metrics-autoscale.test.ts with real sidecar streams.
-describe.skipIf(process.env.BERTH_E2E_AUTOSCALING !== "1")("autoscaling on queue time", () => {
+describe("autoscaling on queue time", () => {
   let stack: Stack;
 
   beforeAll(async () => {
@@ -41,46 +45,44 @@ describe.skipIf(process.env.BERTH_E2E_AUTOSCALING !== "1")("autoscaling on queue
   it("grows under load, spreads requests over the replicas, and shrinks after the load", async () => {
     const created = await stack.berth(
       "lease", "create", "elastic", "-m", "simple", "--gpu-memory", "256Mi",
-      "--metric", "queue_time", "--target", "1ms", "--min-replicas", "1", "--max-replicas", "3", "--policy", "hpa", "--wait",
+      "--metric", "queue_time", "--target", `${TARGET_MS}ms`, "--min-replicas", "1", "--max-replicas", "3", "--policy", "hpa", "--wait",
     );
     expect(created.code, created.stderr).toBe(0);
     const serverId = (await stack.client.lease.get({ name: "elastic" })).placement!.serverId;
     const server = (): Promise<Server> => stack.client.server.get({ id: serverId });
 
-    // Load: many requests in flight at once, through the router, until told to stop.
-    let loading = true;
-    let served = 0;
-    const workers = Array.from({ length: 24 }, async (_, w) => {
-      while (loading) {
-        const a = await inferSimple(stack.router, w).catch(() => undefined);
-        if (a?.status === 200) served++;
-      }
-    });
+    const probe = probeQueues(async () => (await server()).endpoints);
+    const load = startLoad(stack.router, CLIENTS_FIRST);
+    const story = () => `clients ${load.workers}, served ${load.served}, failed ${load.failed}; replicas' queue readings:\n${probe.describe()}`;
     try {
+      let calibratedAt = Date.now();
       const grown = await until("replicas to grow", async () => {
         const s = await server();
-        return s.readyReplicas >= 2 ? s : undefined;
-        // Generous: in CI this file shares 2 cores with the rest of the suite, and each new
-        // replica is a model-server and a sidecar process starting under tsx.
-      }, 150_000, 250);
+        if (s.readyReplicas >= 2) return s;
+        // More clients while the replicas do not queue enough (judged on readings taken since the last addition).
+        if (Date.now() - calibratedAt >= 2_500 && load.workers < CLIENTS_MAX) {
+          const recent = probe.latest(2_000);
+          if (recent.length > 0 && Math.max(...recent.map((r) => r.queueTimeMs)) < DRIVE_TO_MS) {
+            load.add(CLIENTS_STEP);
+            calibratedAt = Date.now();
+          }
+        }
+        return undefined;
+        // Each new replica is a model server and a sidecar starting under tsx: seconds on a busy machine.
+      }, 120_000, 250).catch((e: Error) => {
+        throw new Error(`${e.message}\n${story()}`);
+      });
       expect(grown.replicas).toBeLessThanOrEqual(3);
-      // Every ready replica takes a share of the traffic.
-      const endpoints = await until("the new replicas' endpoints", async () => {
-        const s = await server();
-        return s.endpoints.length >= 2 ? s.endpoints : undefined;
-      }, 20_000);
-      // (A replica may be scaled away meanwhile if the load no longer needs it: it counts as not serving.)
-      const counts = () => Promise.all(endpoints.map((e) => inferenceCount(e).catch(() => undefined)));
-      const before = await counts();
-      await new Promise((r) => setTimeout(r, 3_000));
-      const after = await counts();
-      const serving = endpoints.filter((_, i) => after[i] !== undefined && before[i] !== undefined && after[i]! > before[i]!);
-      expect(serving.length, `replicas that served: ${serving.join(", ")} of ${endpoints.join(", ")}`).toBeGreaterThanOrEqual(2);
+      // Every ready replica takes a share of the traffic: the router sent requests to at least two
+      // (the replicas' own statistics say so; nothing else sends them inferences).
+      await until("two replicas serving", () => (probe.serving().length >= 2 ? true : undefined), 30_000, 250).catch((e: Error) => {
+        throw new Error(`${e.message}\n${story()}`);
+      });
     } finally {
-      loading = false;
-      await Promise.all(workers);
+      await load.stop();
+      await probe.stop();
     }
-    expect(served).toBeGreaterThan(0);
+    expect(load.served).toBeGreaterThan(0);
 
     // No load: back to the minimum after the stabilization window.
     const shrunk = await until("replicas to shrink", async () => {

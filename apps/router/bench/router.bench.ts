@@ -163,21 +163,28 @@ const stop = (child: ChildProcess | undefined) =>
 const ms = (us: number) => (us / 1000).toFixed(2);
 
 // CPU seconds a process group has used (user + system, from /proc), so each proxy's cost per
-// request can be read apart from how busy the rest of the machine was during the run.
+// request can be read apart from how busy the rest of the machine was during the run. User and
+// system time apart too: the proxies make the same system calls, so their difference is user time.
 const TICKS_PER_S = 100;
-function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
+function cpuTimes(pids: readonly number[]): { user: number; system: number } {
+  let user = 0;
+  let system = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      user += Number(fields[11]);
+      system += Number(fields[12]);
     } catch {
       // gone
     }
   }
-  return ticks / TICKS_PER_S;
+  return { user: user / TICKS_PER_S, system: system / TICKS_PER_S };
 }
+const cpuSeconds = (pids: readonly number[]): number => {
+  const t = cpuTimes(pids);
+  return t.user + t.system;
+};
 
 /** A process and its children (nginx's master and workers). */
 function withChildren(pid: number): number[] {
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
       { name: "nginx", url: `http://127.0.0.1:${nginxPort}/v2/models/simple/infer`, pids: proxyPids.nginx },
     ];
     /** Proxy CPU microseconds per request, by target, over the 64-connection rounds. */
-    const cpu = new Map(targets.map((t) => [t.name, { proxyS: 0, replicaS: 0, requests: 0 }]));
+    const cpu = new Map(targets.map((t) => [t.name, { proxyS: 0, proxyUserS: 0, replicaS: 0, requests: 0 }]));
     const cpus = (await import("node:os")).cpus().length;
     console.log(
       `router bench: ${REPLICAS} ${FIXED_UPSTREAM ? "fixed-answer upstream(s)" : "model-server replica(s) of 'simple'"}, ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${DURATION_S} s per target after ${WARMUP_S} s warm-up, wrk -t2, router ${ROUTER_WORKERS} process(es), nginx ${NGINX_WORKERS} worker(s), ${cpus} CPU(s), load average ${(await import("node:os")).loadavg()[0].toFixed(1)}`,
@@ -244,11 +251,13 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         for (let k = 0; k < targets.length; k++) {
           const t = targets[(round + k) % targets.length];
-          const before = { proxy: cpuSeconds(t.pids), replica: cpuSeconds(replicaPids) };
+          const before = { proxy: cpuTimes(t.pids), replica: cpuSeconds(replicaPids) };
           const r = await runWrk(wrk, script, t.url, DURATION_S, connections);
           if (connections === CONNECTIONS) {
             const c = cpu.get(t.name)!;
-            c.proxyS += cpuSeconds(t.pids) - before.proxy;
+            const proxy = cpuTimes(t.pids);
+            c.proxyS += proxy.user + proxy.system - before.proxy.user - before.proxy.system;
+            c.proxyUserS += proxy.user - before.proxy.user;
             c.replicaS += cpuSeconds(replicaPids) - before.replica;
             c.requests += r.requests;
           }
@@ -268,9 +277,9 @@ async function main(): Promise<void> {
     console.log(
       `added by the proxy at one connection: router p50 ${ms(added1("router", (r) => r.p50Us))} ms p99 ${ms(added1("router", (r) => r.p99Us))} ms; nginx p50 ${ms(added1("nginx", (r) => r.p50Us))} ms p99 ${ms(added1("nginx", (r) => r.p99Us))} ms`,
     );
-    const us = (n: string, k: "proxyS" | "replicaS") => (cpu.get(n)![k] / cpu.get(n)!.requests) * 1e6;
+    const us = (n: string, k: "proxyS" | "proxyUserS" | "replicaS") => (cpu.get(n)![k] / cpu.get(n)!.requests) * 1e6;
     console.log(
-      `CPU per request at ${CONNECTIONS} connections: router ${us("router", "proxyS").toFixed(0)} us, nginx ${us("nginx", "proxyS").toFixed(0)} us; replica ${us("direct", "replicaS").toFixed(0)} us direct, ${us("router", "replicaS").toFixed(0)} us via router, ${us("nginx", "replicaS").toFixed(0)} us via nginx`,
+      `CPU per request at ${CONNECTIONS} connections: router ${us("router", "proxyS").toFixed(0)} us (user ${us("router", "proxyUserS").toFixed(0)}), nginx ${us("nginx", "proxyS").toFixed(0)} us (user ${us("nginx", "proxyUserS").toFixed(0)}); replica ${us("direct", "replicaS").toFixed(0)} us direct, ${us("router", "replicaS").toFixed(0)} us via router, ${us("nginx", "replicaS").toFixed(0)} us via nginx`,
     );
     const rpsOf = new Map([...rounds].map(([n, rs]) => [n, median(rs.map(perSecond))]));
     const p50Of = new Map([...rounds].map(([n, rs]) => [n, median(rs.map((r) => r.p50Us))]));

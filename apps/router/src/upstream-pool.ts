@@ -1,6 +1,7 @@
 // Keep-alive TCP connections to one replica, for the relay (http-relay.ts): one request at a
 // time per connection (no pipelining), most recently used first, idle ones closed after a while
 // (before the replica closes them), and at most `max` open; beyond that requests wait in order.
+// Answers are read through a shared buffer (`onread`) rather than 'data' events.
 import net from "node:net";
 
 /** Whoever holds a connection gets its bytes and its end. */
@@ -11,6 +12,13 @@ export interface UpstreamUser {
   /** A connection for a request that waited for one. */
   granted(conn: UpstreamConnection): void;
 }
+
+/**
+ * Where every replica connection reads into (net's `onread`): no buffer allocated per read and
+ * no readable-stream bookkeeping per chunk; reads run one at a time on the event loop, and each
+ * is copied out before its callback returns.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export class UpstreamConnection {
   readonly socket: net.Socket;
@@ -27,17 +35,21 @@ export class UpstreamConnection {
     host: string,
     port: number,
   ) {
-    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket = net.connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.onRead } });
     this.socket.once("connect", () => (this.connected = true));
-    this.socket.on("data", (chunk: Buffer) => {
-      if (this.user !== undefined) this.user.onUpstreamData(chunk);
-      // Bytes nobody asked for: the replica and we disagree on framing, so the connection is done.
-      else this.destroy();
-    });
     this.socket.once("end", () => this.gone(true, undefined));
     this.socket.once("error", (e: Error) => this.gone(false, e));
     this.socket.once("close", () => this.gone(false, undefined));
   }
+
+  /** Always true: the relay pauses the socket itself when the client is slow. */
+  private readonly onRead = (nread: number, buffer: Uint8Array): boolean => {
+    // The next read of any connection lands in the same buffer: the user gets its own copy.
+    if (this.user !== undefined) this.user.onUpstreamData(Buffer.from(buffer.subarray(0, nread)));
+    // Bytes nobody asked for: the replica and we disagree on framing, so the connection is done.
+    else this.destroy();
+    return true;
+  };
 
   destroy(): void {
     this.user = undefined;

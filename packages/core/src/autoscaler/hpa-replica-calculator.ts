@@ -2,10 +2,12 @@ import type { MetricSample } from "./types.js";
 
 // The replica count Kubernetes proposes for a Pods metric with an AverageValue target
 // (calcPlainMetricReplicas in pkg/controller/podautoscaler/replica_calculator.go).
-// Berth's replicas map onto its pod groups: ready replicas report the metric; replicas still
-// starting are Pending pods ("unready"), which HPA leaves out of the average and, on a
-// scale-up, counts as reporting zero so that capacity already on its way is not ordered twice.
-// Berth has no "missing" pods (running without a metric): a replica reports once it is ready.
+// Berth's replicas map onto its pod groups: ready replicas report the metric; a replica still
+// starting is a Running pod whose metric is not there yet, which Kubernetes calls "missing"
+// (groupPods: for Pods metrics only Pending pods are left out, and nothing is "unready"):
+// on a scale-up it counts as reporting 0, so that capacity already on its way is not ordered
+// twice, and on a scale-down as reporting exactly the target, so that a dip on the replicas
+// that serve does not remove the ones about to help before they have served.
 // Kubernetes averages integer milli-values; this averages floats (the difference is below one
 // thousandth of the metric's unit).
 
@@ -25,19 +27,25 @@ export type ReplicaProposal =
 export const proposeReplicas = (current: number, sample: MetricSample | undefined, target: number, t: Tolerances): ReplicaProposal => {
   if (sample === undefined || !Number.isFinite(sample.value) || sample.readyReplicas <= 0 || !(target > 0)) return { kind: "missing" };
   const ready = sample.readyReplicas;
-  const unready = Math.max(0, current - ready);
+  const starting = Math.max(0, current - ready);
   const usageRatio = sample.value / target;
-  const scaleUpWithUnready = unready > 0 && usageRatio > 1.0;
-  if (!scaleUpWithUnready) {
-    if (isWithinTolerance(usageRatio, t)) return { kind: "proposal", replicas: current, usageRatio, withinTolerance: true };
-    return { kind: "proposal", replicas: Math.ceil(usageRatio * ready), usageRatio, withinTolerance: false };
-  }
-  // Unready replicas count as reporting 0: the average over all of them.
-  const counted = ready + unready;
-  const newUsageRatio = (sample.value * ready) / counted / target;
-  if (isWithinTolerance(newUsageRatio, t) || newUsageRatio < 1.0) {
+  // Within tolerance nothing changes. (Kubernetes skips this check when pods are missing; that
+  // matters only at a ratio of exactly 1, where it would count them as 0 and scale down.)
+  if (isWithinTolerance(usageRatio, t)) return { kind: "proposal", replicas: current, usageRatio, withinTolerance: true };
+  if (starting === 0) return { kind: "proposal", replicas: Math.ceil(usageRatio * ready), usageRatio, withinTolerance: false };
+  // Starting replicas: 0 on a scale-up, the target on a scale-down; the average over all of them.
+  const assumed = usageRatio < 1.0 ? target : 0;
+  const counted = ready + starting;
+  const newUsageRatio = (sample.value * ready + assumed * starting) / counted / target;
+  const reversed = (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0);
+  if (isWithinTolerance(newUsageRatio, t) || reversed) {
     // Too small a change, or the rebalanced ratio would reverse the direction.
     return { kind: "proposal", replicas: current, usageRatio: newUsageRatio, withinTolerance: true };
   }
-  return { kind: "proposal", replicas: Math.ceil(newUsageRatio * counted), usageRatio: newUsageRatio, withinTolerance: false };
+  const replicas = Math.ceil(newUsageRatio * counted);
+  // Kubernetes' last guard: a proposal against the direction of the ratio keeps the scale.
+  if ((newUsageRatio < 1.0 && replicas > current) || (newUsageRatio > 1.0 && replicas < current)) {
+    return { kind: "proposal", replicas: current, usageRatio: newUsageRatio, withinTolerance: true };
+  }
+  return { kind: "proposal", replicas, usageRatio: newUsageRatio, withinTolerance: false };
 };

@@ -5,7 +5,7 @@ import type { EpochMs } from "../units.js";
 export interface MetricSample {
   /** The metric averaged over ready replicas (e.g. mean queue time in ms). */
   readonly value: number;
-  /** Replicas whose metric is known (HPA ignores not-yet-ready pods when scaling up). */
+  /** Replicas whose metric is known (HPA counts the others, still starting, as 0 on a scale-up and at the target on a scale-down). */
   readonly readyReplicas: number;
   // The fields below are optional observations of the same period, for policies that model
   // the load rather than react to one metric (Berth's). HPA reads only `value` and `readyReplicas`.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultHpaBehavior, scaleDownLimit, scaleUpLimit, type HpaScalingRules, type ScaleEvent } from "../../src/autoscaler/hpa-behavior.js";
 import { hpaRecommend } from "../../src/autoscaler/hpa.js";
+import { proposeReplicas } from "../../src/autoscaler/hpa-replica-calculator.js";
 import { emptyAutoscalerMemory, type AutoscalerMemory, type AutoscalerResult } from "../../src/autoscaler/types.js";
 import type { AutoscalingSpec } from "../../src/spec/types.js";
 
@@ -92,6 +93,23 @@ describe("HPA: the documented algorithm (kubernetes.io, Horizontal Pod Autoscali
     expect(sync(4, 300, emptyAutoscalerMemory, T0, spec(), 2).desired).toBe(6);
     // 2 ready at 1.8x, 2 starting: average 0.9x would be a scale-down: keep 4.
     expect(sync(4, 180, emptyAutoscalerMemory, T0, spec(), 2).desired).toBe(4);
+  });
+
+  it("counts starting replicas at the target on a scale-down (Kubernetes' missing pods), so a dip does not remove them before they serve", () => {
+    const propose = (current: number, value: number, ready: number) => {
+      const p = proposeReplicas(current, { value, readyReplicas: ready }, 100, { scaleUp: 0.1, scaleDown: 0.1 });
+      return p.kind === "proposal" ? p.replicas : undefined;
+    };
+    // 1 ready at 0.07x, 2 starting at 1x: average 0.69x over 3 -> ceil(2.07) = 3, kept.
+    expect(propose(3, 7, 1)).toBe(3);
+    // 1 ready idle, 2 starting: 0.67x over 3 -> 2 (only the ready one's share goes).
+    expect(propose(3, 0, 1)).toBe(2);
+    // Without starting replicas the same dip goes to ceil(0.07 * 1) = 1.
+    expect(propose(1, 7, 1)).toBe(1);
+    // 2 ready at 0.3x, 4 starting: (0.6 + 4) / 6 = 0.77x -> ceil(4.6) = 5.
+    expect(propose(6, 30, 2)).toBe(5);
+    // Exactly at the target with replicas starting: within tolerance, nothing changes.
+    expect(propose(3, 100, 1)).toBe(3);
   });
 });
 
