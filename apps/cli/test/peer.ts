@@ -15,6 +15,7 @@ export interface PeerCall {
   readonly method: string;
   readonly request: unknown;
   readonly authorization: readonly unknown[];
+  readonly idempotencyKey: readonly unknown[];
 }
 
 export interface Peer {
@@ -57,7 +58,7 @@ export const startPeer = async (credentials: grpc.ServerCredentials = grpc.Serve
 
   /** Records the call; returns the failure to answer with, if the test asked for one. */
   const enter = (method: string, call: { request: unknown; metadata: grpc.Metadata }): Partial<grpc.StatusObject> | undefined => {
-    calls.push({ method, request: call.request, authorization: call.metadata.get("authorization") });
+    calls.push({ method, request: call.request, authorization: call.metadata.get("authorization"), idempotencyKey: call.metadata.get("idempotency-key") });
     const failure = failures.get(method);
     failures.delete(method);
     return failure;

@@ -10,18 +10,25 @@ import { BerthdConfig, type BerthdConfigShape } from "./config/config.js";
 import { Engine } from "./engine/engine.js";
 import { registerNodes } from "./engine/nodes.js";
 import { Executor } from "./executor/executor.js";
+import { LeaseRouting } from "./executor/lease-routing.js";
 import { SidecarHub } from "./executor/sidecar-hub.js";
 import { simBackendLayer } from "./executor/sim-backend.js";
 import { HttpServer } from "./http/http-server.js";
 import { Metrics } from "./metrics/metrics.js";
 import { Repositories } from "./repositories/repositories.js";
+import { leaderGatedLayer } from "./leadership/gated-backend.js";
+import { withKubernetesLeadership } from "./leadership/kubernetes-leadership.js";
+import type { StoreError } from "./store/errors.js";
 import { Store } from "./store/store.js";
 
 // berthd as one layer: store -> engine (recover) -> sidecar hub -> backend -> executor
 // (reconcile) -> nodes -> gRPC API -> health/metrics HTTP. Each piece is a service with its
 // layer; this file only wires them in start-up order.
 
-export const storeLayer = (config: BerthdConfigShape) => {
+/** The configured store; with `backend.kubernetes.leaderElection`, leading also takes the Kubernetes Lease. */
+export const storeLayer = (config: BerthdConfigShape): Layer.Layer<Store, StoreError> => withKubernetesLeadership(config, configuredStore(config));
+
+const configuredStore = (config: BerthdConfigShape) => {
   switch (config.store.kind) {
     case "memory":
       return Store.layerMemory;
@@ -57,12 +64,14 @@ export const backendLayer = (config: BerthdConfigShape): Layer.Layer<Backend, Ba
   }
 };
 
-export const berthdLayer = (config: BerthdConfigShape) => {
-  const foundation = Layer.mergeAll(BerthdConfig.layer(config), Metrics.layer, ApiAddress.layer).pipe(Layer.provideMerge(storeLayer(config)), Layer.provideMerge(BerthdConfig.layer(config)));
+/** `store`: the store to run on (serve.ts keeps one open across leadership terms); default a fresh one. */
+export const berthdLayer = (config: BerthdConfigShape, store: Layer.Layer<Store, StoreError> = storeLayer(config)) => {
+  const foundation = Layer.mergeAll(BerthdConfig.layer(config), Metrics.layer, ApiAddress.layer).pipe(Layer.provideMerge(store), Layer.provideMerge(BerthdConfig.layer(config)));
   const engine = Engine.layer.pipe(Layer.provideMerge(foundation));
   const hub = SidecarHub.layer.pipe(Layer.provideMerge(engine));
-  const backend = backendLayer(config).pipe(Layer.provideMerge(hub));
-  const executor = Executor.layer.pipe(Layer.provideMerge(backend));
+  // Only a leader acts on servers: a replica that loses the lead stops at once (PostgreSQL HA).
+  const backend = leaderGatedLayer(backendLayer(config)).pipe(Layer.provideMerge(hub));
+  const executor = Layer.merge(Executor.layer, LeaseRouting.layer).pipe(Layer.provideMerge(backend));
   // Nodes after the executor: a node can unblock waiting leases, and their intents must be acted on.
   const nodes = Layer.effectDiscard(Effect.flatMap(Engine, (e) => registerNodes(e, config))).pipe(Layer.provideMerge(executor));
   const services = Layer.mergeAll(Repositories.layer, Allowlist.layer).pipe(Layer.provideMerge(nodes));

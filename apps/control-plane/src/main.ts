@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // berthd: Berth's control plane. Reads its configuration (file, BERTH_* environment, flags),
-// then runs the berthd layer until SIGINT/SIGTERM.
-import { Cause, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel } from "effect";
-import { berthdLayer } from "./berthd.js";
+// then serves (leading, or standing by to lead) until SIGINT/SIGTERM.
+import { Cause, Effect, Either, Exit, Fiber, Logger, LogLevel } from "effect";
 import { parseFlags, USAGE } from "./config/flags.js";
 import { loadConfig } from "./config/load.js";
+import { LEADERSHIP_LOST_EXIT_CODE, LeadershipLost, serveBerthd } from "./leadership/serve.js";
 
 const flags = parseFlags(process.argv.slice(2));
 if (Either.isLeft(flags)) {
@@ -18,7 +18,9 @@ if (flags.right.help) {
 
 const level = process.env.BERTH_LOG_LEVEL === "debug" ? LogLevel.Debug : LogLevel.Info;
 const program = loadConfig({ flags: flags.right, env: process.env }).pipe(
-  Effect.flatMap((config) => Layer.launch(berthdLayer(config))),
+  // Read once: children (the process backend's servers and sidecars) inherit the environment.
+  Effect.tap((config) => Effect.sync(() => config.secretEnv?.forEach((name) => delete process.env[name]))),
+  Effect.flatMap((config) => serveBerthd(config)),
   Effect.provide(Logger.json),
   Logger.withMinimumLogLevel(level),
 );
@@ -31,7 +33,7 @@ fiber.addObserver((exit) => {
   if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
     const failure = Cause.failureOption(exit.cause);
     process.stderr.write(`berthd: ${failure._tag === "Some" ? (failure.value as Error).message : Cause.pretty(exit.cause)}\n`);
-    process.exit(1);
+    process.exit(failure._tag === "Some" && failure.value instanceof LeadershipLost ? LEADERSHIP_LOST_EXIT_CODE : 1);
   }
   process.exit(0);
 });

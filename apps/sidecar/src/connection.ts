@@ -4,8 +4,10 @@
 // fails and is retried on berthdReconnectSchedule (capped exponential backoff); one that was
 // established and then ended (berthd restarted) is followed at once by a fresh attempt whose
 // backoff starts again from the base.
+import * as grpc from "@grpc/grpc-js";
 import { Data, Duration, Effect, Schedule } from "effect";
-import { openSidecarStream, type Assignment, type Hello, type SidecarClientStream, type SidecarReport } from "@berth/api/sidecar";
+import { loadSidecarGrpc, type Assignment, type Hello, type SidecarClientStream, type SidecarReport } from "@berth/api/sidecar";
+import type { SidecarCredentials } from "./flags.js";
 import type { Log } from "./log.js";
 
 export class BerthdUnavailable extends Data.TaggedError("BerthdUnavailable")<{ readonly message: string }> {}
@@ -21,6 +23,20 @@ export interface ConnectionHandlers {
   onConnected(): void;
 }
 
+/**
+ * Opens a Connect stream: TLS when a CA is given (berthd's certificate must chain to it), the
+ * token as `authorization: Bearer` metadata on the call.
+ */
+export function openBerthdStream(address: string, credentials: SidecarCredentials = {}): { readonly client: grpc.Client; readonly stream: SidecarClientStream } {
+  const { Client } = loadSidecarGrpc();
+  const channel = credentials.berthdCa === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(Buffer.from(credentials.berthdCa));
+  const options: grpc.ChannelOptions = credentials.berthdServerName === undefined ? {} : { "grpc.ssl_target_name_override": credentials.berthdServerName, "grpc.default_authority": credentials.berthdServerName };
+  const client = new Client(address, channel, options) as unknown as grpc.Client & { Connect(metadata: grpc.Metadata): SidecarClientStream };
+  const metadata = new grpc.Metadata();
+  if (credentials.token !== undefined) metadata.set("authorization", `Bearer ${credentials.token}`);
+  return { client, stream: client.Connect(metadata) };
+}
+
 export class BerthdConnection {
   private stream: SidecarClientStream | undefined;
 
@@ -28,6 +44,7 @@ export class BerthdConnection {
     readonly address: string,
     private readonly handlers: ConnectionHandlers,
     private readonly log: Log,
+    private readonly credentials: SidecarCredentials = {},
   ) {}
 
   get connected(): boolean {
@@ -43,7 +60,7 @@ export class BerthdConnection {
 
   /** One stream's life: succeeds when an established stream ends, fails when berthd never answered. */
   readonly session: Effect.Effect<void, BerthdUnavailable> = Effect.async<void, BerthdUnavailable>((resume) => {
-    const { client, stream } = openSidecarStream(this.address);
+    const { client, stream } = openBerthdStream(this.address, this.credentials);
     let established = false;
     let done = false;
     const finish = (why: string) => {

@@ -1,5 +1,7 @@
 // Command-line flags of berth-sidecar. `--flag value` and `--flag=value` are both accepted;
-// the berthd address may also come from BERTH_SIDECAR_BERTHD.
+// the berthd address may also come from BERTH_SIDECAR_BERTHD. Credentials come from the
+// environment only (a command line is visible to every user of the machine).
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseRepositorySpec, type RepositorySpec } from "@berth/repository/sources/open-source";
 
@@ -20,6 +22,17 @@ export interface SidecarOptions {
   readonly pollIntervalMs: number;
   /** How often activity (statistics deltas) is reported. */
   readonly activityIntervalMs: number;
+  /** How the sidecar proves itself to berthd and checks berthd (absent: plaintext, no token). */
+  readonly credentials?: SidecarCredentials;
+}
+
+export interface SidecarCredentials {
+  /** Sent as `authorization: Bearer <token>` (BERTH_SIDECAR_TOKEN). */
+  readonly token?: string;
+  /** PEM of the CA berthd's certificate chains to: present, the stream to berthd is TLS. */
+  readonly berthdCa?: string;
+  /** The name expected in berthd's certificate, when the dialled address is not in it. */
+  readonly berthdServerName?: string;
 }
 
 export const USAGE = `usage: berth-sidecar --berthd HOST:PORT --server-http HOST:PORT --server-id ID --cache DIR --repository NAME=LOCATION [options]
@@ -35,11 +48,42 @@ export const USAGE = `usage: berth-sidecar --berthd HOST:PORT --server-http HOST
                               header comes from BERTH_REPOSITORY_AUTH_<NAME> ("Authorization: Bearer …");
                               S3 uses AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   --poll-interval-ms N        server readiness and loaded-model check (default 2000)
-  --activity-interval-ms N    activity report period (default 10000)`;
+  --activity-interval-ms N    activity report period (default 10000)
+  --berthd-ca FILE            dial berthd over TLS, trusting this CA (PEM); or BERTH_SIDECAR_BERTHD_CA (a file)
+                              or BERTH_SIDECAR_BERTHD_CA_PEM (the PEM itself)
+  --berthd-server-name NAME   the name in berthd's certificate, when the address dialled is not in it
+                              (or BERTH_SIDECAR_BERTHD_SERVER_NAME)
+environment:
+  BERTH_SIDECAR_TOKEN         the bearer token berthd minted for this server (never a flag)`;
 
 export class FlagError extends Error {}
 
-const VALUED = new Set(["berthd", "server-http", "server-id", "replica-id", "cache", "server-repository", "repository", "poll-interval-ms", "activity-interval-ms"]);
+const VALUED = new Set([
+  "berthd", "server-http", "server-id", "replica-id", "cache", "server-repository", "repository", "poll-interval-ms", "activity-interval-ms",
+  "berthd-ca", "berthd-server-name",
+]);
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value);
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new FlagError(`--berthd-ca: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function credentialsOf(values: ReadonlyMap<string, string>, env: Readonly<Record<string, string | undefined>>): SidecarCredentials {
+  const caFile = nonEmpty(values.get("berthd-ca")) ?? nonEmpty(env.BERTH_SIDECAR_BERTHD_CA);
+  const berthdCa = caFile !== undefined ? readCa(caFile) : nonEmpty(env.BERTH_SIDECAR_BERTHD_CA_PEM);
+  const token = nonEmpty(env.BERTH_SIDECAR_TOKEN);
+  const berthdServerName = nonEmpty(values.get("berthd-server-name")) ?? nonEmpty(env.BERTH_SIDECAR_BERTHD_SERVER_NAME);
+  return {
+    ...(token !== undefined ? { token } : {}),
+    ...(berthdCa !== undefined ? { berthdCa } : {}),
+    ...(berthdServerName !== undefined ? { berthdServerName } : {}),
+  };
+}
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);
@@ -92,5 +136,6 @@ export function parseFlags(argv: readonly string[], env: Readonly<Record<string,
     repositories,
     pollIntervalMs: values.has("poll-interval-ms") ? positiveInt("poll-interval-ms", values.get("poll-interval-ms")!) : 2000,
     activityIntervalMs: values.has("activity-interval-ms") ? positiveInt("activity-interval-ms", values.get("activity-interval-ms")!) : 10_000,
+    credentials: credentialsOf(values, env),
   };
 }

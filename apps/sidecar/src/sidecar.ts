@@ -55,6 +55,7 @@ export function startSidecar(options: SidecarOptions, environment: SidecarEnviro
     options.berthd,
     { hello, onAssignment: (a) => void reconciler.setDesired(a), onConnected: () => reconciler.resendAll() },
     log,
+    options.credentials,
   );
   const activity = new ActivityTracker(server, () => reconciler.loadedModels());
   const conn = connection;
@@ -84,7 +85,7 @@ export function startSidecar(options: SidecarOptions, environment: SidecarEnviro
   const reconnect = environment.reconnect === undefined ? berthdReconnectSchedule() : berthdReconnectSchedule(environment.reconnect.base as "1 second", environment.reconnect.cap as "1 second");
 
   const fiber = Effect.runFork(Effect.all([conn.run(reconnect), checkServer, reportActivity], { concurrency: "unbounded", discard: true }));
-  log("sidecar.started", { serverId: options.serverId, replicaId: options.replicaId, berthd: options.berthd, server: server.baseUrl, repositories: options.repositories });
+  log("sidecar.started", { serverId: options.serverId, replicaId: options.replicaId, berthd: options.berthd, server: server.baseUrl, repositories: options.repositories, tls: options.credentials?.berthdCa !== undefined, token: options.credentials?.token !== undefined });
   return {
     reconciler,
     connection: conn,

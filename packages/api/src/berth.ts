@@ -104,7 +104,21 @@ export interface RepositoryServiceHandlers extends grpc.UntypedServiceImplementa
 
 type In<X> = T.Input<X>;
 
-export interface StreamOptions {
+/** The metadata key berthd reads a call's idempotency key from (LeaseService.Create). */
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+
+/** Per-call settings, on top of the client's own (its bearer token). */
+export interface CallOptions {
+  /** Extra metadata sent with this call only (keys lower-case ASCII, as gRPC requires). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Sent as `idempotency-key`: berthd stores a Create with a key it has seen (same tenant) once,
+   * and answers the retry with the lease the first call made.
+   */
+  readonly idempotencyKey?: string;
+}
+
+export interface StreamOptions extends CallOptions {
   /** Aborting cancels the call; the iteration then fails with CANCELLED. */
   readonly signal?: AbortSignal;
 }
@@ -112,35 +126,35 @@ export interface StreamOptions {
 export interface LeaseClient {
   /** Streams progress; without `wait` berthd sends one message (the accepted lease) and ends. */
   create(request: In<T.CreateLeaseRequest>, options?: StreamOptions): AsyncIterable<T.CreateLeaseProgress>;
-  get(request: In<T.GetLeaseRequest>): Promise<T.Lease>;
-  list(request?: In<T.ListLeasesRequest>): Promise<T.ListLeasesResponse>;
-  renew(request: In<T.RenewLeaseRequest>): Promise<T.Lease>;
-  release(request: In<T.ReleaseLeaseRequest>): Promise<T.Lease>;
+  get(request: In<T.GetLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
+  list(request?: In<T.ListLeasesRequest>, options?: CallOptions): Promise<T.ListLeasesResponse>;
+  renew(request: In<T.RenewLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
+  release(request: In<T.ReleaseLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
   watch(request?: In<T.WatchLeasesRequest>, options?: StreamOptions): AsyncIterable<T.LeaseEvent>;
-  explain(request: In<T.ExplainLeaseRequest>): Promise<T.ExplainLeaseResponse>;
+  explain(request: In<T.ExplainLeaseRequest>, options?: CallOptions): Promise<T.ExplainLeaseResponse>;
 }
 
 export interface PoolClient {
-  create(request: In<T.CreatePoolRequest>): Promise<T.Pool>;
-  get(request: In<T.GetPoolRequest>): Promise<T.Pool>;
-  list(): Promise<T.ListPoolsResponse>;
-  delete(request: In<T.DeletePoolRequest>): Promise<T.Pool>;
-  status(request: In<T.GetPoolRequest>): Promise<T.PoolStatus>;
+  create(request: In<T.CreatePoolRequest>, options?: CallOptions): Promise<T.Pool>;
+  get(request: In<T.GetPoolRequest>, options?: CallOptions): Promise<T.Pool>;
+  list(request?: In<T.ListPoolsRequest>, options?: CallOptions): Promise<T.ListPoolsResponse>;
+  delete(request: In<T.DeletePoolRequest>, options?: CallOptions): Promise<T.Pool>;
+  status(request: In<T.GetPoolRequest>, options?: CallOptions): Promise<T.PoolStatus>;
 }
 
 export interface AllowlistClient {
-  append(request: In<T.AllowlistRequest>): Promise<T.Allowlist>;
-  list(): Promise<T.Allowlist>;
-  remove(request: In<T.AllowlistRequest>): Promise<T.Allowlist>;
+  append(request: In<T.AllowlistRequest>, options?: CallOptions): Promise<T.Allowlist>;
+  list(request?: In<T.ListAllowlistRequest>, options?: CallOptions): Promise<T.Allowlist>;
+  remove(request: In<T.AllowlistRequest>, options?: CallOptions): Promise<T.Allowlist>;
 }
 
 export interface ServerClient {
-  list(): Promise<T.ListServersResponse>;
-  get(request: In<T.GetServerRequest>): Promise<T.Server>;
+  list(request?: In<T.ListServersRequest>, options?: CallOptions): Promise<T.ListServersResponse>;
+  get(request: In<T.GetServerRequest>, options?: CallOptions): Promise<T.Server>;
 }
 
 export interface RepositoryClient {
-  listModels(request?: In<T.ListModelsRequest>): Promise<T.ListModelsResponse>;
+  listModels(request?: In<T.ListModelsRequest>, options?: CallOptions): Promise<T.ListModelsResponse>;
 }
 
 export interface BerthClient {
@@ -207,21 +221,24 @@ export function createBerthClient(address: string, options: BerthClientOptions =
     BERTH_SERVICES.map((name) => [name, name === "LeaseService" ? first : new grpcs[name].Client(address, credentials, { channelOverride: channel })]),
   ) as unknown as Record<BerthServiceName, Record<string, UnaryMethod | StreamMethod>>;
 
-  const metadata = (): grpc.Metadata => {
+  const metadata = (call: CallOptions = {}): grpc.Metadata => {
     const m = new grpc.Metadata();
+    for (const [key, value] of Object.entries(call.metadata ?? {})) m.set(key, value);
+    if (call.idempotencyKey !== undefined && call.idempotencyKey !== "") m.set(IDEMPOTENCY_KEY_HEADER, call.idempotencyKey);
+    // The client's token wins over a per-call `authorization`: a call cannot act as someone else by accident.
     if (options.token !== undefined && options.token !== "") m.set("authorization", `Bearer ${options.token}`);
     return m;
   };
-  const unary = <Res>(service: BerthServiceName, method: string) => (request: unknown = {}): Promise<Res> =>
+  const unary = <Res>(service: BerthServiceName, method: string) => (request: unknown = {}, call: CallOptions = {}): Promise<Res> =>
     new Promise((resolve, reject) => {
       const callOptions: grpc.CallOptions =
         options.callTimeoutMs === undefined ? {} : { deadline: Date.now() + options.callTimeoutMs };
       const rpc = services[service][method] as UnaryMethod;
-      rpc.call(services[service], request, metadata(), callOptions, (error, response) =>
+      rpc.call(services[service], request, metadata(call), callOptions, (error, response) =>
         error ? reject(error) : resolve(response as Res));
     });
   const stream = <Res>(service: BerthServiceName, method: string) => (request: unknown = {}, streamOptions: StreamOptions = {}): AsyncIterable<Res> =>
-    iterate<Res>((services[service][method] as StreamMethod).call(services[service], request, metadata(), {}), streamOptions.signal);
+    iterate<Res>((services[service][method] as StreamMethod).call(services[service], request, metadata(streamOptions), {}), streamOptions.signal);
 
   return {
     address,

@@ -23,6 +23,31 @@ export interface BackendCapabilities {
   readonly nodes: "one" | "many";
 }
 
+/**
+ * Routing of leases by name, for backends whose platform has it (Kubernetes: a Service per lease
+ * selecting the pods that hold the lease). Optional: the process, docker and sim backends have
+ * none, and berthd then routes through its own API and the router only.
+ */
+export interface LeaseRoutingShape {
+  /**
+   * Who scales an autoscaled bespoke lease's server: "builtin", berthd's own autoscaler (the core
+   * decides, the backend's `scale` acts). The only mode today: see the Kubernetes backend's README
+   * for why its HorizontalPodAutoscaler mode needs a server-level scale target first.
+   */
+  readonly autoscaling: "builtin";
+  /** Creates or updates the lease's route, tied to the servers that may hold the lease (they own it). */
+  ensureLeaseRoute(leaseName: string, serverIds: readonly string[]): Effect.Effect<void, BackendError>;
+  /** Removes the lease's route; an absent one succeeds. */
+  deleteLeaseRoute(leaseName: string): Effect.Effect<void, BackendError>;
+  /** Names of the leases that have a route now (to remove what a previous berthd left). */
+  leaseRoutes(): Effect.Effect<readonly string[], BackendError>;
+  /**
+   * Puts replica `index` of the server in the lease's route (its models are loaded there) or takes
+   * it out. A replica whose pod or process was replaced starts out: call it again for the new one.
+   */
+  setLeaseMember(serverId: string, index: number, leaseName: string, member: boolean): Effect.Effect<void, BackendError>;
+}
+
 export interface BackendShape {
   /** The registry name (`process`, `docker`, `kubernetes`); errors carry it. */
   readonly name: string;
@@ -45,6 +70,8 @@ export interface BackendShape {
   list(): Effect.Effect<readonly ObservedServer[], BackendError>;
   /** The whole current state of every server first, then each change as it happens. */
   watch(): Stream.Stream<ServerObservation, BackendError>;
+  /** Lease routing by name, where the platform has it (Kubernetes Services); absent elsewhere. */
+  readonly leaseRouting?: LeaseRoutingShape;
 }
 
 export class Backend extends Context.Tag("@berth/backends/Backend")<Backend, BackendShape>() {}

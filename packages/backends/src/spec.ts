@@ -55,8 +55,36 @@ export const SidecarSettingsSchema = Schema.Struct({
   ),
   /** Model cache on the node (a host path; container backends mount it). */
   cache: Schema.String.pipe(Schema.minLength(1)),
+  /**
+   * The bearer token the sidecar presents to berthd (minted for this server). A secret: backends
+   * hand it over in the environment (see sidecarEnvironment), never on a command line.
+   */
+  token: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** PEM of the CA that signed berthd's certificate: present, the sidecar dials berthd over TLS. */
+  berthdCa: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** The name the sidecar expects in berthd's certificate, when the address it dials is not in it. */
+  berthdServerName: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
 });
 export type SidecarSettings = Schema.Schema.Type<typeof SidecarSettingsSchema>;
+
+/** The environment variables berth-sidecar reads its credentials from. */
+export const SIDECAR_ENV = {
+  token: "BERTH_SIDECAR_TOKEN",
+  berthdCaPem: "BERTH_SIDECAR_BERTHD_CA_PEM",
+  berthdServerName: "BERTH_SIDECAR_BERTHD_SERVER_NAME",
+} as const;
+
+/**
+ * What every backend adds to the sidecar's environment (process: the child's env; Docker: the
+ * container's Env; Kubernetes: the sidecar container's env, the token better from a Secret).
+ */
+export function sidecarEnvironment(settings: SidecarSettings): Record<string, string> {
+  return {
+    ...(settings.token !== undefined ? { [SIDECAR_ENV.token]: settings.token } : {}),
+    ...(settings.berthdCa !== undefined ? { [SIDECAR_ENV.berthdCaPem]: settings.berthdCa } : {}),
+    ...(settings.berthdServerName !== undefined ? { [SIDECAR_ENV.berthdServerName]: settings.berthdServerName } : {}),
+  };
+}
 
 const Labels = Schema.Record({ key: Schema.String, value: Schema.String }).pipe(
   Schema.filter((labels) => {

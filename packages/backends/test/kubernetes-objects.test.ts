@@ -13,8 +13,10 @@ import { KubeApiError, kubeRetrySchedule } from "../src/kubernetes/kube-client.j
 import { describe, expect, it } from "vitest";
 import { decodeKubernetesBackendConfig, type KubernetesBackendConfig } from "../src/kubernetes/config.js";
 import { decideElection, leaseObject, observe } from "../src/kubernetes/leader-election.js";
+import { berthdElectionOptions } from "../src/kubernetes/berthd-election.js";
 import {
   chooseHpaVersion,
+  defaultServerCommand,
   deploymentName,
   leaseHpa,
   leaseLabel,
@@ -261,5 +263,77 @@ describe("API calls are retried on conflicts, throttling, 5xx and lost connectio
     const endless = failing(Array.from({ length: 20 }, () => 500));
     expect(Exit.isFailure(await Effect.runPromiseExit(Effect.retry(endless.effect, kubeRetrySchedule(1, 3))))).toBe(true);
     expect(endless.calls()).toBe(4);
+  });
+});
+
+describe("what the pods of a berthd-made server need", () => {
+  const spec: ServerSpec = {
+    serverId: "srv-1",
+    image: "localhost/berth:dev",
+    group: "onnxruntime",
+    node: "local",
+    gpus: [0],
+    resources: { gpuMemory: 0, gpus: 0, gpuMilli: 0, cpu: 100, memory: 512 * 2 ** 20, gpuModels: [] },
+    replicas: 1,
+    labels: {},
+    sidecar: { berthd: "127.0.0.1:5000", repositories: [{ name: "demo", location: "/state/repositories/demo" }, { name: "hub", location: "https://models.example.com" }], cache: "/state/cache" },
+  };
+  type Pod = { containers: { name: string; command: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[]; resources: { limits?: Record<string, string> } }[]; volumes: { name: string; hostPath?: { path: string } }[] };
+  const podOf = (c: KubernetesBackendConfig, s: ServerSpec = spec) => (replicaDeployment(s, 0, c, owner, { http: 32000, grpc: 32001, metrics: 32002 }).spec as { template: { spec: Pod } }).template.spec;
+
+  it("the server reads the sidecar's cache at the same path (its links resolve); directory repositories come from the node; URL ones do not", () => {
+    const pod = podOf(config({ network: "host" }));
+    const [server, sidecar] = pod.containers;
+    expect(server!.volumeMounts).toContainEqual({ name: "model-cache", mountPath: "/var/cache/berth", readOnly: true });
+    expect(sidecar!.volumeMounts.find((m) => m.name === "model-cache")?.mountPath).toBe("/var/cache/berth");
+    expect(sidecar!.volumeMounts).toContainEqual({ name: "repository-0", mountPath: "/state/repositories/demo", readOnly: true });
+    expect(pod.volumes.map((v) => [v.name, v.hostPath?.path])).toEqual([
+      ["models", undefined],
+      ["model-cache", "/state/cache"],
+      ["repository-0", "/state/repositories/demo"],
+    ]);
+    new Deployment(replicaDeployment(spec, 0, config({ network: "host" }), owner, { http: 32000, grpc: 32001, metrics: 32002 }) as never).validate();
+    expect(podOf(config({ mountHostRepositories: false })).volumes.map((v) => v.name)).toEqual(["models", "model-cache"]);
+    type Args = { containers: { args: string[] }[] };
+    const berthdArg = (c: KubernetesBackendConfig) => {
+      const args = (podOf(c) as unknown as Args).containers[1]!.args;
+      return args[args.indexOf("--berthd") + 1];
+    };
+    expect(berthdArg(config())).toBe("127.0.0.1:5000");
+    expect(berthdArg(config({ sidecarBerthd: "berthd.berth.svc:50051" }))).toBe("berthd.berth.svc:50051");
+  });
+
+  it("GPU limits unless requestGpus is off; Berth's image runs its model server, others Triton", () => {
+    expect(podOf(config()).containers[0]!.resources.limits).toMatchObject({ "nvidia.com/gpu": "1" });
+    expect(podOf(config({ requestGpus: false })).containers[0]!.resources.limits).not.toHaveProperty("nvidia.com/gpu");
+    expect(podOf(config()).containers[0]!.command).toEqual(["berth-model-server"]);
+    expect(podOf(config(), { ...spec, image: "nvcr.io/nvidia/tritonserver:24.08-py3" }).containers[0]!.command).toEqual(["tritonserver"]);
+    expect(podOf(config({ serverCommand: ["my-server", "--x"] })).containers[0]!.command).toEqual(["my-server", "--x"]);
+    expect(["berth", "ghcr.io/org/berth:1.0", "localhost/berth:dev"].map((i) => defaultServerCommand(i)[0])).toEqual(["berth-model-server", "berth-model-server", "berth-model-server"]);
+    expect(defaultServerCommand("localhost/berthx:dev")).toEqual(["tritonserver"]);
+  });
+
+  it("lease Services target the pods' named ports (each host-network replica has its own numbers)", () => {
+    const ports = (leaseService("web", [owner], config({ network: "host" })).spec as { ports: { name: string; targetPort: unknown }[] }).ports;
+    expect(ports.map((p) => [p.name, p.targetPort])).toEqual([
+      ["http", "http"],
+      ["grpc", "grpc"],
+      ["metrics", "metrics"],
+    ]);
+  });
+
+  it("berthd's leader election: none unless asked for; the pod's name and namespace by default", () => {
+    expect(berthdElectionOptions(config(), {}, 1)).toBeUndefined();
+    expect(berthdElectionOptions(config({ leaderElection: {} }), { POD_NAME: "berthd-7c9-x", POD_NAMESPACE: "berth-system" }, 1)).toEqual({
+      name: "berthd",
+      namespace: "berth-system",
+      identity: "berthd-7c9-x",
+      leaseDurationSeconds: 15,
+      retryPeriodMs: 2000,
+    });
+    const own = berthdElectionOptions(config({ leaderElection: { name: "b", identity: "me", namespace: "ns", leaseDurationSeconds: 4, retryPeriodMs: 500 } }), { POD_NAME: "p" }, 1);
+    expect(own).toMatchObject({ name: "b", identity: "me", namespace: "ns", leaseDurationSeconds: 4, retryPeriodMs: 500 });
+    expect(berthdElectionOptions(config({ leaderElection: {} }), {}, 42)?.identity).toMatch(/-42$/);
+    expect(Either.isLeft(decodeKubernetesBackendConfig({ leaderElection: { leaseDurationSeconds: 0 } }))).toBe(true);
   });
 });

@@ -31,4 +31,10 @@ export const LEASE_CREATE_FLAGS: readonly FlagSpec[] = [
   { name: "label", short: "l", kind: "list", value: "KEY=VALUE", description: "a label (repeatable)" },
   { name: "wait", short: "w", kind: "boolean", description: "follow the lease until it is Ready (exit 0) or Failed (exit 1), showing progress" },
   { name: "wait-timeout", kind: "string", value: "DURATION", description: "with --wait: give up after this long, exit 10 (default 10m; the lease stays)" },
+  {
+    name: "idempotency-key",
+    kind: "string",
+    value: "KEY",
+    description: "berthd creates one lease per key (per tenant): rerunning with the same key answers with that lease (default: a fresh key per run, so its own retries never make two)",
+  },
 ];

@@ -1,6 +1,8 @@
 // berth lease create|list|status|renew|release|watch|explain
+import { randomUUID } from "node:crypto";
 import { LEASE_PHASES } from "@berth/core/lease/types";
-import { leasePhaseName, msToDuration, timestampToMs, type Lease } from "@berth/api/berth";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import { isServiceError, leasePhaseName, msToDuration, timestampToMs, type Lease } from "@berth/api/berth";
 import type { Group, Verb } from "../command.js";
 import { CliError, ExitCode } from "../exit.js";
 import { iso, renderOne, toJson, until, yamlOf, formatTable, porcelainLine } from "../output.js";
@@ -15,6 +17,10 @@ const specs = () => import("./lease-spec.js");
 export const DEFAULT_WAIT_MS = 10 * 60_000;
 /** How long past --wait-timeout the CLI waits for berthd's own last message before giving up itself. */
 const waitGraceMs = (waitMs: number): number => Math.min(5_000, 1_000 + waitMs / 10);
+
+/** A create that found berthd unavailable is sent again (same idempotency key) this many times in all, waiting 0.5 s, then 1 s. */
+const CREATE_ATTEMPTS = 3;
+const CREATE_RETRY_MS = 500;
 
 const nameArg = { name: "NAME", required: true } as const;
 
@@ -38,22 +44,35 @@ const create: Verb = {
     "berth lease create shared -m simple --pool small --quota 2Gi",
     "berth lease create llm -m llama@hf --gpu-memory 20Gi --gpus 1 --min-replicas 1 --max-replicas 4 --metric queue_time --target 200ms --wait",
     "berth lease create -f lease.yaml --wait -o json",
+    "berth lease create web -m simple --idempotency-key deploy-42  # run again with the same key: still one lease",
   ],
   async run(ctx) {
     const { checkedLeaseSpec, durationFlag } = await specs();
     const spec = checkedLeaseSpec(ctx.args[0], ctx.flags);
     const wait = ctx.flags.boolean("wait");
     const waitMs = durationFlag(ctx, "wait-timeout", DEFAULT_WAIT_MS);
+    const idempotencyKey = ctx.flags.string("idempotency-key") ?? randomUUID();
+    if (idempotencyKey === "") throw new CliError({ exitCode: ExitCode.Usage, message: "--idempotency-key must not be empty" });
     const client = await ctx.client();
     const progress = wait ? new ProgressDisplay(ctx.io, `lease/${spec.name}`) : undefined;
     const abort = new AbortController();
     const timer = wait ? setTimeout(() => abort.abort(), waitMs + waitGraceMs(waitMs)) : undefined;
     let last: Lease | undefined;
     try {
-      for await (const step of client.lease.create({ spec, wait, waitTimeout: wait ? msToDuration(waitMs) : null }, { signal: abort.signal })) {
-        if (step.lease !== null) last = step.lease;
-        if (last !== undefined) progress?.update(phaseOf(last), step.message);
-        if (step.done) break;
+      // berthd unreachable for a moment (a restart, a standby taking over): the same key again
+      // finds the lease the broken call may already have made, and follows it from where it is.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          for await (const step of client.lease.create({ spec, wait, waitTimeout: wait ? msToDuration(waitMs) : null }, { signal: abort.signal, idempotencyKey })) {
+            if (step.lease !== null) last = step.lease;
+            if (last !== undefined) progress?.update(phaseOf(last), step.message);
+            if (step.done) break;
+          }
+          break;
+        } catch (error) {
+          if (abort.signal.aborted || !isServiceError(error) || error.code !== grpcStatus.UNAVAILABLE || attempt >= CREATE_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, CREATE_RETRY_MS * attempt));
+        }
       }
     } catch (error) {
       if (!abort.signal.aborted) throw error;

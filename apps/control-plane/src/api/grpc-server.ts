@@ -13,8 +13,10 @@ import { SidecarHub } from "../executor/sidecar-hub.js";
 import { logInfo } from "../log.js";
 import { Metrics } from "../metrics/metrics.js";
 import { Repositories } from "../repositories/repositories.js";
+import { Store } from "../store/store.js";
 import { makeAllowlistHandlers, makePoolHandlers, makeRepositoryHandlers, makeServerHandlers } from "./admin-services.js";
 import { Allowlist } from "./allowlist.js";
+import { makeLeaderGate } from "./leader-gate.js";
 import { makeLeaseHandlers } from "./lease-service.js";
 import { makeSidecarHandlers } from "./sidecar-service.js";
 
@@ -32,14 +34,17 @@ export interface GrpcServerShape {
 }
 
 const HEALTH_SERVING = "SERVING";
+const HEALTH_NOT_SERVING = "NOT_SERVING";
 
-const healthHandlers = (services: readonly string[]) => {
+/** SERVING while this replica leads; a replica that lost the lead says NOT_SERVING (load balancers send callers elsewhere). */
+const healthHandlers = (services: readonly string[], serving: () => boolean) => {
   const known = new Set(["", ...services]);
-  const status = (service: string) => (known.has(service) ? HEALTH_SERVING : "SERVICE_UNKNOWN");
+  const now = () => (serving() ? HEALTH_SERVING : HEALTH_NOT_SERVING);
+  const status = (service: string) => (known.has(service) ? now() : "SERVICE_UNKNOWN");
   return {
     Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       if (!known.has(call.request.service)) callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
-      else callback(null, { status: HEALTH_SERVING });
+      else callback(null, { status: now() });
     },
     // berthd serves while it runs: the current status once, then the stream stays open until the client leaves.
     Watch: (call: grpc.ServerWritableStream<{ service: string }, unknown>) => {
@@ -55,6 +60,15 @@ const credentials = (config: BerthdConfigShape): grpc.ServerCredentials => {
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read(config.tls.cert), private_key: read(config.tls.key) }], ca !== null);
 };
 
+/**
+ * SidecarService's own listener: TLS without client certificates when sidecars hold tokens and
+ * berthd has a certificate (they prove themselves with the token); plaintext otherwise.
+ */
+const sidecarCredentials = (config: BerthdConfigShape): grpc.ServerCredentials => {
+  if (config.tls === undefined || config.sidecarTls === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(config.tls.cert), private_key: readFileSync(config.tls.key) }], false);
+};
+
 export const makeGrpcServer = Effect.gen(function* () {
   const config = yield* BerthdConfig;
   const engine = yield* Engine;
@@ -63,24 +77,27 @@ export const makeGrpcServer = Effect.gen(function* () {
   const allowlist = yield* Allowlist;
   const metrics = yield* Metrics;
   const runtime = yield* Effect.runtime<never>();
+  const gate = yield* makeLeaderGate((yield* Store).leadership);
+  const add = (target: grpc.Server, definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    target.addService(definition, gate.guard(definition, handlers));
 
   const berth = loadBerthProto();
   const server = new grpc.Server();
   const deps = { config, engine, hub, repositories, allowlist, metrics };
-  server.addService(berth.LeaseService.service, makeLeaseHandlers(deps, runtime));
-  server.addService(berth.PoolService.service, makePoolHandlers(deps, runtime));
-  server.addService(berth.AllowlistService.service, makeAllowlistHandlers(deps, runtime));
-  server.addService(berth.ServerService.service, makeServerHandlers(deps, runtime));
-  server.addService(berth.RepositoryService.service, makeRepositoryHandlers(deps, runtime));
-  const sidecars = makeSidecarHandlers(hub, runtime) as unknown as grpc.UntypedServiceImplementation;
-  // Sidecars hold no token or certificate: with auth or TLS on they get a loopback listener of their own.
+  add(server, berth.LeaseService.service, makeLeaseHandlers(deps, runtime));
+  add(server, berth.PoolService.service, makePoolHandlers(deps, runtime));
+  add(server, berth.AllowlistService.service, makeAllowlistHandlers(deps, runtime));
+  add(server, berth.ServerService.service, makeServerHandlers(deps, runtime));
+  add(server, berth.RepositoryService.service, makeRepositoryHandlers(deps, runtime));
+  const sidecars = makeSidecarHandlers(hub, runtime, config.auth) as unknown as grpc.UntypedServiceImplementation;
+  // Sidecars on a listener of their own (sidecarListen): plaintext, kept to the loopback unless the operator says otherwise.
   const sidecarServer = config.sidecarListen === undefined ? server : new grpc.Server();
-  sidecarServer.addService(loadSidecarGrpc().service, sidecars);
+  add(sidecarServer, loadSidecarGrpc().service, sidecars);
 
   const all = protoLoader.loadSync([...BERTH_PROTO_FILES, SIDECAR_PROTO, HEALTH_PROTO], { includeDirs: [BERTH_PROTO_DIR, LOCAL_PROTO_DIR], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
   const healthPkg = grpc.loadPackageDefinition(all) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
   const serviceNames = [...Object.values(berth).map((s) => s.name), "berth.v1.SidecarService"];
-  server.addService(healthPkg.grpc.health.v1.Health.service, healthHandlers(serviceNames) as unknown as grpc.UntypedServiceImplementation);
+  server.addService(healthPkg.grpc.health.v1.Health.service, healthHandlers(serviceNames, gate.leading) as unknown as grpc.UntypedServiceImplementation);
   new ReflectionService(all as never).addToServer(server);
 
   const bind = (target: grpc.Server, listen: string, creds: grpc.ServerCredentials) =>
@@ -103,13 +120,13 @@ export const makeGrpcServer = Effect.gen(function* () {
     });
   const { port, address } = yield* bind(server, config.listen, credentials(config));
   const sidecarAddress =
-    sidecarServer === server ? address : (yield* bind(sidecarServer, config.sidecarListen!, grpc.ServerCredentials.createInsecure())).address;
+    sidecarServer === server ? address : (yield* bind(sidecarServer, config.sidecarListen!, sidecarCredentials(config))).address;
   yield* (yield* ApiAddress).set(sidecarAddress);
-  yield* logInfo("gRPC API listening", { address, sidecars: sidecarAddress, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined, auth: config.auth.enabled });
+  yield* logInfo("gRPC API listening", { address, sidecars: sidecarAddress, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined, auth: config.auth.enabled, sidecarTokens: config.auth.sidecarSecret !== undefined });
   const shape: GrpcServerShape = { address, port, sidecarAddress };
   return shape;
 });
 
 export class GrpcServer extends Context.Tag("@berth/control-plane/GrpcServer")<GrpcServer, GrpcServerShape>() {
-  static readonly layer: Layer.Layer<GrpcServer, GrpcServerError, BerthdConfig | Engine | SidecarHub | Repositories | Allowlist | Metrics | ApiAddress> = Layer.scoped(GrpcServer, makeGrpcServer);
+  static readonly layer: Layer.Layer<GrpcServer, GrpcServerError, BerthdConfig | Engine | SidecarHub | Repositories | Allowlist | Metrics | ApiAddress | Store> = Layer.scoped(GrpcServer, makeGrpcServer);
 }

@@ -30,6 +30,20 @@ export interface BerthdConfigShape extends Omit<ConfigFile, "repositories" | "au
     readonly enabled: boolean;
     readonly tokens: readonly ResolvedToken[];
     readonly tenants: ConfigFile["auth"]["tenants"];
+    /** Resolved auth.sidecarSecret(Env): sidecars present per-server tokens minted from it. */
+    readonly sidecarSecret?: string;
+  };
+  /**
+   * Environment variables that held berthd's own secrets (API tokens, the sidecar secret): main.ts
+   * removes them once read, so that no child process (the process backend's servers and sidecars
+   * inherit berthd's environment) can read them.
+   */
+  readonly secretEnv?: readonly string[];
+  /** How sidecars reach berthd over TLS (TLS on and auth.sidecarSecret set); undefined: plaintext. */
+  readonly sidecarTls?: {
+    /** PEM of the CA that signed berthd's certificate. */
+    readonly ca: string;
+    readonly serverName?: string;
   };
   /** decide's configuration (policies by name, default image). */
   readonly decide: DecideConfig;

@@ -136,6 +136,45 @@ const resolveTokens = (file: ConfigFile, env: LoadOptions["env"], problems: Conf
     return [{ token, tenant: t.tenant, admin: t.admin }];
   });
 
+const resolveSidecarSecret = (file: ConfigFile, env: LoadOptions["env"], problems: ConfigProblem[]): string | undefined => {
+  const { sidecarSecret, sidecarSecretEnv } = file.auth;
+  if (sidecarSecret !== undefined && sidecarSecretEnv !== undefined) {
+    problems.push({ path: "auth.sidecarSecret", message: "give at most one of sidecarSecret and sidecarSecretEnv" });
+    return undefined;
+  }
+  if (sidecarSecretEnv === undefined) return sidecarSecret;
+  const value = env?.[sidecarSecretEnv];
+  if (value === undefined || value.length < 16) {
+    problems.push({ path: "auth.sidecarSecretEnv", message: value === undefined ? `environment variable ${sidecarSecretEnv} is not set` : `${sidecarSecretEnv} holds fewer than 16 characters` });
+    return undefined;
+  }
+  return value;
+};
+
+/** The CA sidecars verify berthd with, read now so that a missing file is a start-up error with its key path. */
+const resolveSidecarTls = (file: ConfigFile, cwd: string, problems: ConfigProblem[]): BerthdConfigShape["sidecarTls"] => {
+  if (file.tls === undefined) return undefined;
+  const [path, key] = file.tls.sidecarCa !== undefined ? [file.tls.sidecarCa, "tls.sidecarCa"] : [file.tls.cert, "tls.cert"];
+  try {
+    const ca = readFileSync(resolve(cwd, path), "utf8");
+    return { ca, ...(file.tls.sidecarServerName !== undefined ? { serverName: file.tls.sidecarServerName } : {}) };
+  } catch (error) {
+    problems.push({ path: key, message: `cannot read the CA sidecars trust: ${(error as Error).message}` });
+    return undefined;
+  }
+};
+
+/**
+ * Where SidecarService listens when its own listener is needed (see ConfigFile.sidecarListen):
+ * sidecars without a token stay on the loopback; with tokens but mTLS they need a listener that
+ * asks for no client certificate.
+ */
+const defaultSidecarListen = (file: ConfigFile, authEnabled: boolean, sidecarTokens: boolean): string | undefined => {
+  if (file.sidecarListen !== undefined) return file.sidecarListen;
+  if (!sidecarTokens) return file.tls !== undefined || authEnabled ? "127.0.0.1:0" : undefined;
+  return file.tls?.clientCa !== undefined ? file.listen.replace(/:\d+$/, ":0") : undefined;
+};
+
 /** Reads, overlays and checks berthd's configuration; every problem comes back at once, each with its key path. */
 export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfigShape, ConfigError> =>
   Effect.suspend(() => {
@@ -158,6 +197,8 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
     if (!repositories.some((r) => r.name === defaultRepository))
       problems.push({ path: "defaultRepository", message: `no repository named "${defaultRepository}"` });
     const tokens = resolveTokens(config, env, problems);
+    const sidecarSecret = resolveSidecarSecret(config, env, problems);
+    const sidecarTls = sidecarSecret !== undefined ? resolveSidecarTls(config, cwd, problems) : undefined;
     if (config.store.kind === "postgres" && config.store.url === undefined) problems.push({ path: "store.url", message: "the postgres store needs a url" });
     const names = new Set<string>();
     for (const [i, node] of (config.nodes ?? []).entries()) {
@@ -191,8 +232,10 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<BerthdConfi
       defaultRepository,
       images,
       initialAllowlist: [...new Set([images.default, ...images.allowlist])],
-      auth: { enabled: tokens.length > 0, tokens, tenants: config.auth.tenants },
-      sidecarListen: config.sidecarListen ?? (config.tls !== undefined || tokens.length > 0 ? "127.0.0.1:0" : undefined),
+      auth: { enabled: tokens.length > 0, tokens, tenants: config.auth.tenants, ...(sidecarSecret !== undefined ? { sidecarSecret } : {}) },
+      sidecarListen: defaultSidecarListen(config, tokens.length > 0, sidecarSecret !== undefined),
+      ...(sidecarTls !== undefined ? { sidecarTls } : {}),
+      secretEnv: [...config.auth.tokens.flatMap((t) => (t.tokenEnv !== undefined ? [t.tokenEnv] : [])), ...(config.auth.sidecarSecretEnv !== undefined ? [config.auth.sidecarSecretEnv] : [])],
       decide: decideConfig,
       ...(demoDir !== undefined ? { demoRepositoryDir: demoDir } : {}),
     };

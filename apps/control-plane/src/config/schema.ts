@@ -54,6 +54,13 @@ export const StoreConfig = Schema.Struct({
   replica: Schema.optional(Schema.String),
   /** A snapshot is saved after this many events (restart replays at most that many). */
   snapshotEvery: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 200 }),
+  /**
+   * PostgreSQL: what a leader does once it has lost the lead (its lock connection dropped, or
+   * another replica took over). Either way it has stopped acting at once. `standby`: close the
+   * API and wait to lead again in the same process; `exit`: exit with status 75 for a
+   * supervisor to restart it.
+   */
+  onLeadershipLost: Schema.optionalWith(Schema.Literal("standby", "exit"), { default: () => "standby" as const }),
 });
 export type StoreConfig = typeof StoreConfig.Type;
 
@@ -117,6 +124,15 @@ export const TenantConfig = Schema.Struct({
 export const AuthConfig = Schema.Struct({
   /** No tokens: every caller is tenant `default` with the admin role. */
   tokens: Schema.optionalWith(Schema.Array(TokenConfig), { default: () => [] }),
+  /**
+   * The secret berthd mints each server's sidecar token from (HMAC of the server id), or the
+   * environment variable holding it. Set, sidecars authenticate (their backend hands them the
+   * token in the environment) and SidecarService moves onto the API's listener, TLS included.
+   * Replicas of one Berth (PostgreSQL) must share it. Unset: sidecars carry nothing, and with
+   * auth or TLS on they are kept to a plaintext loopback listener (sidecarListen).
+   */
+  sidecarSecret: Schema.optional(Schema.String.pipe(Schema.minLength(16, { message: () => "a sidecar secret has at least 16 characters" }))),
+  sidecarSecretEnv: Schema.optional(Schema.String),
   tenants: Schema.optionalWith(Schema.Record({ key: DnsLabel, value: TenantConfig }), { default: () => ({}) }),
 });
 
@@ -125,6 +141,13 @@ export const TlsConfig = Schema.Struct({
   key: Schema.String,
   /** Client CA: when set, clients must present a certificate it signed (mTLS). */
   clientCa: Schema.optional(Schema.String),
+  /**
+   * The CA sidecars verify berthd's certificate with (default: `cert` itself, for a self-signed
+   * one). Used with auth.sidecarSecret: sidecars then dial berthd over TLS.
+   */
+  sidecarCa: Schema.optional(Schema.String),
+  /** The name sidecars expect in berthd's certificate when the address they dial is not in it. */
+  sidecarServerName: Schema.optional(Schema.String),
 });
 
 export const PlacementConfig = Schema.Struct({
@@ -150,13 +173,15 @@ export const ConfigFile = Schema.Struct({
   listen: Schema.optionalWith(HostPort, { default: () => "127.0.0.1:50051" }),
   http: Schema.optionalWith(HostPort, { default: () => "127.0.0.1:9400" }),
   /**
-   * A separate plaintext listener for the sidecars' SidecarService. Default: the API's own
-   * listener, except with TLS or auth on, where it is 127.0.0.1 with a free port (sidecars
-   * carry neither a token nor a certificate yet, so they are kept to the loopback).
+   * A separate listener for the sidecars' SidecarService. Default: the API's own listener,
+   * except with TLS or auth on and no auth.sidecarSecret, where it is a plaintext 127.0.0.1
+   * listener on a free port (sidecars without a token are kept to the loopback). With
+   * auth.sidecarSecret and mTLS it defaults to the API's host on a free port, with TLS but no
+   * client certificates (sidecars prove themselves with their token).
    */
   sidecarListen: Schema.optional(HostPort),
   stateDir: Schema.optionalWith(Schema.String, { default: () => ".berth" }),
-  store: Schema.optionalWith(StoreConfig, { default: () => StoreConfig.make({ kind: "sqlite", snapshotEvery: 200 }) }),
+  store: Schema.optionalWith(StoreConfig, { default: () => StoreConfig.make({ kind: "sqlite", snapshotEvery: 200, onLeadershipLost: "standby" }) }),
   backend: Schema.optionalWith(BackendConfig, { default: () => ({ kind: "process" as const, sim: { startup: 200, load: 100 }, process: {}, docker: {}, kubernetes: {} }) }),
   /** Nodes the process and sim backends place on; default one local node with `gpus: auto`. */
   nodes: Schema.optional(Schema.Array(NodeConfig)),

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Intent, ReplicaPlacement as CoreReplicaPlacement, ServerRecord } from "@berth/core";
 import type { ServerSpec } from "@berth/backends/spec";
+import { mintSidecarToken } from "../api/sidecar-auth.js";
 import type { BerthdConfigShape } from "../config/config.js";
 
 type EnsureServer = Extract<Intent, { readonly _tag: "EnsureServer" }>;
@@ -10,10 +11,14 @@ const placementFor = (p: CoreReplicaPlacement) => ({ node: p.node, gpus: p.gpus.
 /** berthd's address as a sidecar on this machine dials it. */
 const dialable = (listen: string): string => listen.replace(/^(0\.0\.0\.0|\[::\]|::|):/, "127.0.0.1:");
 
-const sidecarSettings = (config: BerthdConfigShape, berthd: string): ServerSpec["sidecar"] => ({
+const sidecarSettings = (config: BerthdConfigShape, berthd: string, serverId: string): ServerSpec["sidecar"] => ({
   berthd: dialable(berthd),
   repositories: config.repositories.map((r) => ({ name: r.name, location: r.kind === "dir" ? r.dir : r.url })),
   cache: join(config.stateDir, "cache"),
+  // With a sidecar secret the sidecars authenticate, over TLS when berthd has a certificate.
+  ...(config.auth.sidecarSecret !== undefined ? { token: mintSidecarToken(config.auth.sidecarSecret, serverId) } : {}),
+  ...(config.sidecarTls !== undefined ? { berthdCa: config.sidecarTls.ca } : {}),
+  ...(config.sidecarTls?.serverName !== undefined ? { berthdServerName: config.sidecarTls.serverName } : {}),
 });
 
 const labelsFor = (owner: string | undefined, pool: string | undefined): Record<string, string> => ({
@@ -33,7 +38,7 @@ export const specFromIntent = (intent: EnsureServer, config: BerthdConfigShape, 
   replicas: intent.replicas,
   labels: labelsFor(intent.owner, intent.pool),
   // Simulated servers have no sidecar; every real backend runs one beside each replica.
-  ...(config.backend.kind !== "sim" ? { sidecar: sidecarSettings(config, berthd) } : {}),
+  ...(config.backend.kind !== "sim" ? { sidecar: sidecarSettings(config, berthd, intent.serverId) } : {}),
 });
 
 /** The spec of a server the snapshot holds (to converge the backend to it after a restart). */

@@ -21,9 +21,20 @@ export const KubernetesBackendConfigSchema = Schema.Struct({
   hostPorts: Schema.optionalWith(Schema.Struct({ first: Port, last: Port }), withDefault({ first: 31000, last: 31999 })),
   /** The address endpoints name in host-network mode (default: the pod's hostIP). */
   endpointHost: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /**
+   * The address the sidecars dial berthd at, replacing the spec's (berthd's own listen address,
+   * right on the host network only): in a cluster, berthd's Service (`berthd.berth.svc:50051`).
+   */
+  sidecarBerthd: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   /** Image of the sidecar container (entrypoint `berth-sidecar`). */
   sidecarImage: Schema.optionalWith(Schema.String, withDefault("localhost/berth:dev")),
   imagePullPolicy: Schema.optionalWith(Schema.Literal("Always", "IfNotPresent", "Never"), withDefault<"Always" | "IfNotPresent" | "Never">("IfNotPresent")),
+  /**
+   * Ask for the replica's GPUs as `nvidia.com/gpu` limits (the device plugin's resource). Off on
+   * clusters without a device plugin, where berthd's nodes offer a pretend CPU "GPU" (a laptop,
+   * the test cluster): the pods then schedule, and GPU memory still caps what is loaded.
+   */
+  requestGpus: Schema.optionalWith(Schema.Boolean, withDefault(true)),
   /** Node label that names a node's GPU product (GPU Feature Discovery's). */
   gpuProductLabel: Schema.optionalWith(Schema.String, withDefault("nvidia.com/gpu.product")),
   /** Node label matched against a placement's node name. */
@@ -44,12 +55,36 @@ export const KubernetesBackendConfigSchema = Schema.Struct({
   modelMount: Schema.optionalWith(Schema.String, withDefault("/models")),
   /** A PVC to hold the models instead of an emptyDir (PVC repositories). */
   modelClaim: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
-  /** Arguments of the server container (the image's entrypoint runs them): default, Triton's flags. */
+  /**
+   * Mount the sidecar's directory repositories (absolute paths on berthd's machine) from the node
+   * at the same paths (hostPath, read-only): right where berthd's machine is the node (single-node,
+   * edge, the test cluster). Turn off where repositories are URLs or the nodes lack the paths.
+   */
+  mountHostRepositories: Schema.optionalWith(Schema.Boolean, withDefault(true)),
+  /** Command of the server container (it gets Triton's flags): default `berth-model-server` for Berth's image, `tritonserver` for any other. */
   serverCommand: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
   /** Extra labels on everything the backend creates. */
   labels: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), withDefault({})),
   /** Field manager of server-side apply. */
   fieldManager: Schema.optionalWith(Schema.String, withDefault("berth")),
+  /**
+   * berthd high availability on Kubernetes: only the holder of this coordination.k8s.io Lease
+   * leads (runs the engine, the executor and lease routing); the other replicas stand by. With a
+   * PostgreSQL store, the database's own election must be won as well.
+   */
+  leaderElection: Schema.optional(
+    Schema.Struct({
+      /** Name of the Lease (one per berthd installation). */
+      name: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), withDefault("berthd")),
+      /** Namespace of the Lease: default $POD_NAMESPACE, else the backend's namespace. */
+      namespace: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+      /** This candidate's name: default $POD_NAME, else host-pid. */
+      identity: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+      leaseDurationSeconds: Schema.optionalWith(PositiveInt, withDefault(15)),
+      /** How often the leader renews and the others try (well under the lease duration). */
+      retryPeriodMs: Schema.optionalWith(PositiveInt, withDefault(2000)),
+    }),
+  ),
   /** When the backend closes: "leave" servers running (Kubernetes owns them; the default) or "delete" them. */
   onClose: Schema.optionalWith(Schema.Literal("leave", "delete"), withDefault<"leave" | "delete">("leave")),
 });

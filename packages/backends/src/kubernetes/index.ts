@@ -11,6 +11,7 @@ export {
   makeKubernetesBackendWith,
   type KubernetesBackendHandle,
 } from "./kubernetes-backend.js";
-export { kubernetesLeaseRouting, type KubernetesLeaseRouting } from "./lease-routing.js";
+export { kubernetesLeaseRouting, leaseRoutingOf, type KubernetesLeaseRouting } from "./lease-routing.js";
 export { decideElection, runLeaderElection, type LeaderElection, type LeaderElectionOptions } from "./leader-election.js";
+export { berthdElectionOptions, runBerthdElection } from "./berthd-election.js";
 export { chooseHpaVersion, leaseHpa, leaseService, leaseServiceName, replicaDeployment, serverRecord, type LeaseAutoscaling } from "./objects.js";

@@ -12,12 +12,14 @@ import { type ObservedServer, watchFromStates } from "../observation.js";
 import { LABEL_MANAGED_BY, LABEL_SERVER_ID, replicaId, type ServerSpec, validateServerSpec } from "../spec.js";
 import { decodeKubernetesBackendConfig, type KubernetesBackendConfig, type KubernetesBackendOptions } from "./config.js";
 import { follow, type InformerCounters, type InformerSpec, listInto } from "./informer.js";
-import { type KubeApiError, type KubeClient, makeKubeClient } from "./kube-client.js";
+import { type KubeClient, makeKubeClient } from "./kube-client.js";
 import { deploymentName, type HostPorts, KUBERNETES_MANAGED_BY, type OwnerRef, recordName, replicaDeployment, serverLabels, serverRecord } from "./objects.js";
 import { decodeDeployment, decodePod, decodeRecord, observeServer, type ReplicaDeployment, type ReplicaPod, type ServerRecord } from "./observe.js";
+import { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
+import { kubernetesLeaseRouting, leaseRoutingOf } from "./lease-routing.js";
 import { allocatePortBlock } from "./ports.js";
 
-export const KUBERNETES_BACKEND_NAME = "kubernetes";
+export { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
 
 /** What the backend holds of the cluster, kept current by the watches. */
 export interface KubernetesCache {
@@ -36,9 +38,6 @@ export interface KubernetesBackendHandle {
   readonly ownerOf: (serverId: string) => Effect.Effect<OwnerRef, BackendError>;
   readonly counters: { readonly records: InformerCounters; readonly deployments: InformerCounters; readonly pods: InformerCounters; reconciled: number };
 }
-
-export const unavailable = (e: KubeApiError): BackendError =>
-  backendError(KUBERNETES_BACKEND_NAME, { _tag: "Unavailable", message: `${e.operation}: ${e.status} ${e.reason} ${e.message}`.trim() });
 
 interface Desired {
   readonly spec: ServerSpec;
@@ -273,7 +272,9 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
         return owner(serverId, record.uid);
       });
 
-    return { backend, client, config, cache, ownerOf, counters };
+    // A Service per lease and the pod labels that put replicas in it (lease-routing.ts).
+    const withRouting: BackendShape = { ...backend, leaseRouting: leaseRoutingOf(kubernetesLeaseRouting({ client, config, ownerOf })) };
+    return { backend: withRouting, client, config, cache, ownerOf, counters };
   });
 
 export const makeKubernetesBackend = (config: KubernetesBackendConfig): Effect.Effect<KubernetesBackendHandle, BackendError, Scope.Scope> =>

@@ -106,6 +106,8 @@ export interface LeaderElection {
   readonly leading: SubscriptionRef.SubscriptionRef<boolean>;
   /** Rounds lost to another candidate's concurrent write (409). */
   readonly conflicts: () => number;
+  /** The Lease's holder as last read ("" when none; undefined before the first read). */
+  readonly holder: () => string | undefined;
 }
 
 /**
@@ -117,6 +119,7 @@ export const runLeaderElection = (client: KubeClient, options: LeaderElectionOpt
     const leading = yield* SubscriptionRef.make(false);
     let seen: Observation | undefined;
     let conflicts = 0;
+    let holder: string | undefined;
     const read = client.get("coordination.k8s.io/v1", "Lease", options.namespace, options.name);
 
     const round: Effect.Effect<boolean, KubeApiError> = Effect.gen(function* () {
@@ -124,6 +127,7 @@ export const runLeaderElection = (client: KubeClient, options: LeaderElectionOpt
       const raw = yield* read;
       const current = raw === undefined ? undefined : decodeLease(raw);
       seen = current === undefined ? undefined : observe(seen, current.state, now);
+      holder = current?.state.holder ?? "";
       const decision = decideElection(seen, options.identity, now, options.leaseDurationSeconds);
       switch (decision._tag) {
         case "Follow":
@@ -161,5 +165,5 @@ export const runLeaderElection = (client: KubeClient, options: LeaderElectionOpt
         yield* client.replace(leaseObject(options, { ...current.state, holder: "" }, current.resourceVersion));
       }).pipe(Effect.ignore),
     );
-    return { leading, conflicts: () => conflicts };
+    return { leading, conflicts: () => conflicts, holder: () => holder };
   });

@@ -1,18 +1,33 @@
 // Kubernetes-only parts of serving leases: a Service per lease name selecting the pods that
 // hold the lease, the pod labels that put a replica in (models loaded) or out (unloaded), and a
-// HorizontalPodAutoscaler per bespoke lease in `hpa` mode, in the autoscaling version the
-// server serves. berthd calls these from its executor; the Backend interface stays generic.
+// HorizontalPodAutoscaler per bespoke lease, in the autoscaling version the server serves.
+// berthd reaches the first two through the Backend's generic `leaseRouting` (leaseRoutingOf).
 import { Effect } from "effect";
+import type { LeaseRoutingShape } from "../backend.js";
 import { backendError, type BackendError } from "../errors.js";
-import { replicaId } from "../spec.js";
-import type { KubernetesBackendHandle } from "./kubernetes-backend.js";
-import { KUBERNETES_BACKEND_NAME, unavailable } from "./kubernetes-backend.js";
-import { chooseHpaVersion, type HpaVersion, type LeaseAutoscaling, leaseHpa, leaseLabel, LEASE_LABEL_VALUE, leaseService, leaseServiceName } from "./objects.js";
+import { LABEL_MANAGED_BY, replicaId } from "../spec.js";
+import { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
+import type { KubernetesBackendConfig } from "./config.js";
+import type { KubeClient } from "./kube-client.js";
+import {
+  chooseHpaVersion,
+  type HpaVersion,
+  KUBERNETES_MANAGED_BY,
+  type LeaseAutoscaling,
+  leaseHpa,
+  leaseLabel,
+  LEASE_LABEL_VALUE,
+  leaseService,
+  leaseServiceName,
+  type OwnerRef,
+} from "./objects.js";
 
 export interface KubernetesLeaseRouting {
   /** Creates or updates the lease's Service, owned by the servers that may hold it. */
   readonly ensureLeaseService: (leaseName: string, serverIds: readonly string[]) => Effect.Effect<void, BackendError>;
   readonly deleteLeaseService: (leaseName: string) => Effect.Effect<void, BackendError>;
+  /** The lease names of the Services the backend made (label `berth.dev/lease`). */
+  readonly leaseServices: () => Effect.Effect<readonly string[], BackendError>;
   /**
    * Puts a replica's pods in the lease's Service (its models are loaded there) or takes them out.
    * A replaced pod starts without the label: call this again when its sidecar reports the
@@ -24,7 +39,14 @@ export interface KubernetesLeaseRouting {
   readonly deleteLeaseAutoscaler: (leaseName: string) => Effect.Effect<void, BackendError>;
 }
 
-export function kubernetesLeaseRouting(handle: KubernetesBackendHandle): KubernetesLeaseRouting {
+/** What lease routing needs of the backend (its handle has all of it). */
+export interface LeaseRoutingParts {
+  readonly client: KubeClient;
+  readonly config: KubernetesBackendConfig;
+  readonly ownerOf: (serverId: string) => Effect.Effect<OwnerRef, BackendError>;
+}
+
+export function kubernetesLeaseRouting(handle: LeaseRoutingParts): KubernetesLeaseRouting {
   const { client, config } = handle;
   const ns = config.namespace;
   let hpaVersion: HpaVersion | undefined;
@@ -46,6 +68,11 @@ export function kubernetesLeaseRouting(handle: KubernetesBackendHandle): Kuberne
         yield* client.apply(leaseService(leaseName, owners, config)).pipe(Effect.mapError(unavailable));
       }),
     deleteLeaseService: (leaseName) => client.remove("v1", "Service", ns, leaseServiceName(leaseName)).pipe(Effect.mapError(unavailable)),
+    leaseServices: () =>
+      client.list("v1", "Service", ns, `${LABEL_MANAGED_BY}=${KUBERNETES_MANAGED_BY},app.kubernetes.io/component=lease`).pipe(
+        Effect.mapError(unavailable),
+        Effect.map((l) => l.items.map((s) => ((s.metadata as { labels?: Record<string, string> }).labels ?? {})["berth.dev/lease"] ?? "").filter((n) => n !== "")),
+      ),
     setLeaseMembership: (serverId, index, leaseName, loaded) =>
       Effect.gen(function* () {
         // The cache may lag a just-created pod: ask the API server.
@@ -75,3 +102,16 @@ export function kubernetesLeaseRouting(handle: KubernetesBackendHandle): Kuberne
       }),
   };
 }
+
+/**
+ * The generic face of lease routing (Backend.leaseRouting): a lease's route is its Service, a
+ * member is a replica whose pods carry the lease's label. Autoscaling stays with berthd
+ * ("builtin"): an HPA needs a scale target, and a server here is one Deployment per replica.
+ */
+export const leaseRoutingOf = (routing: KubernetesLeaseRouting): LeaseRoutingShape => ({
+  autoscaling: "builtin",
+  ensureLeaseRoute: routing.ensureLeaseService,
+  deleteLeaseRoute: routing.deleteLeaseService,
+  leaseRoutes: routing.leaseServices,
+  setLeaseMember: (serverId, index, leaseName, member) => Effect.asVoid(routing.setLeaseMembership(serverId, index, leaseName, member)),
+});

@@ -84,6 +84,12 @@ export function serverArgs(ports: HostPorts, modelMount: string, host: string): 
   ];
 }
 
+/** Berth's own image (berthd's default on Kubernetes: `localhost/berth:dev`), any registry and tag. */
+const BERTH_IMAGE = /^([^/]+\/)*berth(:[^/]*)?(@sha256:[0-9a-f]+)?$/;
+
+/** Without `serverCommand`: Berth's image runs its model server, any other image Triton (same flags). */
+export const defaultServerCommand = (image: string): readonly string[] => (BERTH_IMAGE.test(image) ? ["berth-model-server"] : ["tritonserver"]);
+
 /**
  * The Deployment of replica `index` (one replica each: replicas keep ordinal identities, their
  * own placement and, on the host network, their own ports). `Recreate`, because a rolling
@@ -102,7 +108,7 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
   };
   const limits: Record<string, string> = {
     ...(spec.resources.memory > 0 ? { memory: quantityBytes(spec.resources.memory) } : {}),
-    ...(gpus > 0 ? { "nvidia.com/gpu": String(gpus) } : {}),
+    ...(gpus > 0 && config.requestGpus ? { "nvidia.com/gpu": String(gpus) } : {}),
   };
   const requests: Record<string, string> = {
     ...(spec.resources.cpu > 0 ? { cpu: quantityMilli(spec.resources.cpu) } : {}),
@@ -116,16 +122,21 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
     name: SERVER_CONTAINER,
     image: spec.image,
     imagePullPolicy: config.imagePullPolicy,
-    ...(config.serverCommand !== undefined ? { command: [...config.serverCommand] } : { command: ["tritonserver"] }),
+    command: [...(config.serverCommand ?? defaultServerCommand(spec.image))],
     args: serverArgs(ports, config.modelMount, listen),
     ports: [containerPort("http", ports.http), containerPort("grpc", ports.grpc), containerPort("metrics", ports.metrics)],
     readinessProbe: { httpGet: { path: "/v2/health/ready", port: ports.http, ...(host ? { host: "127.0.0.1" } : {}) }, periodSeconds: 1, failureThreshold: 2 },
     resources: { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(Object.keys(requests).length > 0 ? { requests } : {}) },
-    volumeMounts: [{ name: "models", mountPath: config.modelMount }],
+    // The sidecar links models from its cache into the model volume (relative links): the server
+    // reads them through the same cache mount.
+    volumeMounts: [{ name: "models", mountPath: config.modelMount }, ...(spec.sidecar !== undefined ? [{ name: "model-cache", mountPath: CACHE_MOUNT, readOnly: true }] : [])],
     // The end of the log becomes the termination message: failures carry it without the log API.
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
   const sidecar = spec.sidecar;
+  // Directory repositories are paths on berthd's machine: on a single-node or edge cluster they
+  // are the node's too, and are mounted read-only at the same path (as the docker backend does).
+  const repositoryDirs = sidecar === undefined || !config.mountHostRepositories ? [] : [...new Set(sidecar.repositories.map((r) => r.location).filter((l) => l.startsWith("/")))];
   const sidecarContainer =
     sidecar === undefined
       ? []
@@ -136,7 +147,7 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
             imagePullPolicy: config.imagePullPolicy,
             command: ["berth-sidecar"],
             args: [
-              "--berthd", sidecar.berthd,
+              "--berthd", config.sidecarBerthd ?? sidecar.berthd,
               "--server-http", `127.0.0.1:${ports.http}`,
               "--server-id", spec.serverId,
               "--replica-id", replicaId(spec.serverId, index),
@@ -147,6 +158,7 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
             volumeMounts: [
               { name: "models", mountPath: config.modelMount },
               { name: "model-cache", mountPath: CACHE_MOUNT },
+              ...repositoryDirs.map((dir, i) => ({ name: `repository-${i}`, mountPath: dir, readOnly: true })),
             ],
             terminationMessagePolicy: "FallbackToLogsOnError",
           },
@@ -171,7 +183,11 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
             : {}),
           terminationGracePeriodSeconds: 5,
           containers: [serverContainer, ...sidecarContainer],
-          volumes: [modelVolume, ...(sidecar === undefined ? [] : [{ name: "model-cache", hostPath: { path: sidecar.cache, type: "DirectoryOrCreate" } }])],
+          volumes: [
+            modelVolume,
+            ...(sidecar === undefined ? [] : [{ name: "model-cache", hostPath: { path: sidecar.cache, type: "DirectoryOrCreate" } }]),
+            ...repositoryDirs.map((dir, i) => ({ name: `repository-${i}`, hostPath: { path: dir, type: "Directory" } })),
+          ],
         },
       },
     },
@@ -201,6 +217,7 @@ export function leaseServiceName(leaseName: string): string {
  * with the unchanged KServe v2 / Triton protocol. Owned by the servers it runs on.
  */
 export function leaseService(leaseName: string, owners: readonly OwnerRef[], config: KubernetesBackendConfig, ports: HostPorts = POD_PORTS): KubeObject {
+  // `ports` are the Service's own ports (Triton's by default); the pods' are looked up by name.
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -223,9 +240,11 @@ export function leaseService(leaseName: string, owners: readonly OwnerRef[], con
     spec: {
       selector: { [leaseLabel(leaseName)]: LEASE_LABEL_VALUE },
       ports: [
-        { name: "http", port: 8000, targetPort: ports.http, protocol: "TCP" },
-        { name: "grpc", port: 8001, targetPort: ports.grpc, protocol: "TCP" },
-        { name: "metrics", port: 8002, targetPort: ports.metrics, protocol: "TCP" },
+        // Named target ports: on the host network each replica listens on its own ports, and a
+        // named port resolves per pod (the containers name theirs http, grpc and metrics).
+        { name: "http", port: ports.http, targetPort: "http", protocol: "TCP" },
+        { name: "grpc", port: ports.grpc, targetPort: "grpc", protocol: "TCP" },
+        { name: "metrics", port: ports.metrics, targetPort: "metrics", protocol: "TCP" },
       ],
     },
   };

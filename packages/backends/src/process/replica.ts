@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Clock, Duration, Effect, type Fiber, Schedule } from "effect";
 import type { ReplicaFailure, ReplicaState } from "../observation.js";
-import type { ReplicaPlacement, ServerSpec } from "../spec.js";
+import { type ReplicaPlacement, type ServerSpec, sidecarEnvironment } from "../spec.js";
 import { type ChildHandle, type ChildRole, ENV_REPLICA_ID, ENV_ROLE, ENV_STATE_DIR, type ExitInfo, logTail, spawnChild, stopChild } from "./child.js";
 import type { ProcessBackendConfig } from "./config.js";
 import { freePorts } from "./ports.js";
@@ -98,7 +98,8 @@ const startRun = (rec: ReplicaRecord, env: ReplicaEnvironment): Effect.Effect<Ru
           serverRepository: modelRepositoryOf(rec),
           repositories: settings.repositories,
         }),
-        env: { ...baseEnv, ...marks("sidecar") },
+        // Credentials go in the environment: a command line is visible to every user of the machine.
+        env: { ...baseEnv, ...sidecarEnvironment(settings), ...marks("sidecar") },
         cwd: REPO_ROOT,
         logPath: sidecarLogPath(rec),
       }).pipe(Effect.tapError(() => stopChild(server, config.stopGraceMs)));
