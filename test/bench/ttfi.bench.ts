@@ -4,7 +4,12 @@
 // loaded, the route appears: the goal is p50 < 300 ms for a small model), and a bespoke lease
 // whose server starts from nothing (a process start, for comparison). Each iteration releases
 // its lease and waits for the route to go before the next.
+// A bespoke start runs the model server and sidecar from their pre-built bundles (see
+// packages/backends/src/process/bundle.ts); BERTH_PROCESS_RUNTIME=tsx runs them from source
+// under tsx instead, the way to measure "before" beside "after" in one sitting.
 //   npm run bench:ttfi [-- --iterations 20 --bespoke 5]
+//   BERTH_PROCESS_RUNTIME=tsx npm run bench:ttfi [-- --iterations 20 --bespoke 5]
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { inferSimple, until } from "../e2e/support/kserve.js";
 import { startStack, type Stack } from "../e2e/support/stack.js";
@@ -58,6 +63,8 @@ try {
     pooled.push(await firstInference(stack, `ttfi-pool-${i}`, { pool: "bench", quota: "128Mi" }));
     await release(stack, `ttfi-pool-${i}`);
   }
+  const load = loadavg().map((x) => x.toFixed(2)).join(" ");
+  console.log(`process runtime: ${process.env.BERTH_PROCESS_RUNTIME === "tsx" ? "tsx (BERTH_PROCESS_RUNTIME=tsx)" : "bundles when fresh"}; load average ${load}`);
   if (bespoke.length > 0) {
     const b = summary(bespoke);
     console.log(`bespoke lease (server started from nothing): n=${b.n} p50 ${ms(b.p50)} p90 ${ms(b.p90)} max ${ms(b.max)}`);

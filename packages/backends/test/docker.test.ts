@@ -235,6 +235,17 @@ describe("docker backend", () => {
     expect((await ours()).some((c) => c.Labels["berth.dev/server-id"] === `gpu2-${INSTANCE}`)).toBe(false);
   }, 60_000);
 
+  it("hands the sidecar berthd's credentials in its environment, never in its command line", () => {
+    const config = decodeDockerBackendConfig(options());
+    if (config._tag === "Left") throw new Error(config.left.join("; "));
+    const sidecar = { berthd: "127.0.0.1:50051", repositories: [{ name: "demo", location: "/srv/demo" }], cache: "/srv/cache" };
+    const made = (settings: ServerSpec["sidecar"]) => replicaContainers(config.right, { ...spec("creds"), sidecar: settings! }, 0, { node: "local", gpus: [] }, { http: 1, grpc: 2, metrics: 3 }, 1).sidecar!;
+    expect(made(sidecar).Env).toEqual([]);
+    const withToken = made({ ...sidecar, token: "bst1.creds.secret", berthdServerName: "berthd.example" });
+    expect(withToken.Env).toEqual(expect.arrayContaining(["BERTH_SIDECAR_TOKEN=bst1.creds.secret", "BERTH_SIDECAR_BERTHD_SERVER_NAME=berthd.example"]));
+    expect(JSON.stringify([withToken.Cmd, withToken.Entrypoint])).not.toContain("bst1.creds.secret");
+  });
+
   it("without a configured GPU inventory and no GPUs found, the node is CPU-only: placements' pretend GPUs get no devices", async () => {
     // berthd's nodes offer one pretend GPU on a machine without any (gpus: auto); nvidia-smi finds none here.
     expect(gpuNode(undefined, () => [])).toEqual({ inventory: [], cpuOnly: true });

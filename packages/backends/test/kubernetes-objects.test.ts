@@ -303,6 +303,15 @@ describe("what the pods of a berthd-made server need", () => {
     expect(berthdArg(config({ sidecarBerthd: "berthd.berth.svc:50051" }))).toBe("berthd.berth.svc:50051");
   });
 
+  it("hands the sidecar berthd's credentials in its environment, never in its arguments", () => {
+    type Sidecar = { args: string[]; env?: { name: string; value: string }[] };
+    const sidecarOf = (s: ServerSpec) => (podOf(config({ network: "host" }), s) as unknown as { containers: Sidecar[] }).containers[1]!;
+    expect(sidecarOf(spec).env).toBeUndefined();
+    const withToken = sidecarOf({ ...spec, sidecar: { ...spec.sidecar!, token: "bst1.srv-1.secret", berthdCa: "-----BEGIN CERTIFICATE-----" } });
+    expect(withToken.env).toEqual(expect.arrayContaining([{ name: "BERTH_SIDECAR_TOKEN", value: "bst1.srv-1.secret" }, { name: "BERTH_SIDECAR_BERTHD_CA_PEM", value: "-----BEGIN CERTIFICATE-----" }]));
+    expect(withToken.args.join(" ")).not.toContain("bst1.srv-1.secret");
+  });
+
   it("GPU limits unless requestGpus is off; Berth's image runs its model server, others Triton", () => {
     expect(podOf(config()).containers[0]!.resources.limits).toMatchObject({ "nvidia.com/gpu": "1" });
     expect(podOf(config({ requestGpus: false })).containers[0]!.resources.limits).not.toHaveProperty("nvidia.com/gpu");

@@ -4,7 +4,7 @@
 import type Docker from "dockerode";
 import { isAbsolute } from "node:path";
 import { serverCommand } from "../process/runtime.js";
-import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, type ReplicaPlacement, replicaId, type ServerSpec } from "../spec.js";
+import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, type ReplicaPlacement, replicaId, type ServerSpec, sidecarEnvironment } from "../spec.js";
 import type { DockerBackendConfig } from "./config.js";
 
 export const MANAGED_BY_DOCKER = "berth-docker-backend";
@@ -149,6 +149,8 @@ export function replicaContainers(
             "--server-repository", MODEL_REPOSITORY,
             ...settings.repositories.flatMap((r) => ["--repository", `${r.name}=${r.location}`]),
           ],
+          // Credentials go in the environment, never on the command line (ps and inspect's Args show that).
+          Env: env(sidecarEnvironment(settings)),
           Labels: { ...replicaLabels, [LABEL_ROLE]: "sidecar", "app.kubernetes.io/component": "sidecar" },
           HostConfig: { NetworkMode: "host", RestartPolicy: restartPolicy, Binds: [`${volume}:${MODEL_REPOSITORY}`, ...sidecarBinds(spec)] },
         };

@@ -2,7 +2,7 @@
 // a server record (a ConfigMap holding the spec, owner of everything else of the server), one
 // Deployment per replica index, a Service per lease, and a HorizontalPodAutoscaler per
 // autoscaled lease. Labels follow app.kubernetes.io/* plus Berth's own ownership labels.
-import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, placementOf, replicaId, type ServerSpec } from "../spec.js";
+import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, placementOf, replicaId, type ServerSpec, sidecarEnvironment } from "../spec.js";
 import type { KubernetesBackendConfig } from "./config.js";
 import type { KubeObject } from "./kube-client.js";
 
@@ -155,6 +155,9 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
               "--server-repository", config.modelMount,
               ...sidecar.repositories.flatMap((r) => ["--repository", `${r.name}=${r.location}`]),
             ],
+            // berthd's sidecar credentials (token, CA) in the environment, never in args. They are
+            // minted per server, so they live in the Deployment; a Secret per server is the next step.
+            ...(Object.keys(sidecarEnvironment(sidecar)).length > 0 ? { env: Object.entries(sidecarEnvironment(sidecar)).map(([name, value]) => ({ name, value })) } : {}),
             volumeMounts: [
               { name: "models", mountPath: config.modelMount },
               { name: "model-cache", mountPath: CACHE_MOUNT },

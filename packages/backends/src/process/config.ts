@@ -22,9 +22,9 @@ export const ProcessBackendConfigSchema = Schema.Struct({
   host: Schema.optionalWith(Schema.String, withDefault("127.0.0.1")),
   /** `tritonserver` (looked up on PATH) or a path: used instead of the model server when found. */
   tritonserver: Schema.optional(Schema.String),
-  /** Command prefix that starts berth-model-server (default: node + tsx + apps/model-server). */
+  /** Command prefix that starts berth-model-server (default: node + its pre-built bundle, or tsx until it is built; see runtime.ts). */
   modelServer: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
-  /** Command prefix that starts berth-sidecar (default: node + tsx + apps/sidecar). */
+  /** Command prefix that starts berth-sidecar (default: node + its pre-built bundle, or tsx until it is built). */
   sidecar: Schema.optional(Schema.Array(Schema.String).pipe(Schema.minItems(1))),
   /** How often each sidecar reports activity and load (its `--activity-interval-ms`); absent: the sidecar's default (10 s). */
   sidecarActivityIntervalMs: Schema.optional(PositiveInt),

@@ -9,7 +9,7 @@ import { type ReplicaPlacement, type ServerSpec, sidecarEnvironment } from "../s
 import { type ChildHandle, type ChildRole, ENV_REPLICA_ID, ENV_ROLE, ENV_STATE_DIR, type ExitInfo, logTail, spawnChild, stopChild } from "./child.js";
 import type { ProcessBackendConfig } from "./config.js";
 import { freePorts } from "./ports.js";
-import { probeReady } from "./probe.js";
+import { probeReady, readinessSchedule } from "./probe.js";
 import { REPO_ROOT, type ServerRuntime, serverCommand, sidecarCommand } from "./runtime.js";
 
 export interface Ports {
@@ -145,7 +145,7 @@ export const superviseReplica = (rec: ReplicaRecord, env: ReplicaEnvironment, ad
         failure = failureOf("StartFailed", run.left.message, rec, config);
       } else {
         const ready = probeReady(config.host, run.right.ports.http).pipe(
-          Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced(Duration.millis(config.probeIntervalMs)) }),
+          Effect.repeat({ until: (ok) => ok, schedule: readinessSchedule(config.probeIntervalMs) }),
         );
         const outcome = yield* Effect.raceFirst(
           ready.pipe(Effect.as({ _tag: "ready" as const })),

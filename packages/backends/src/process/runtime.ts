@@ -4,18 +4,33 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUNDLE_ENTRIES, type BundleLocation, type BundleName, defaultBundleLocation, freshBundle, prepareBundle } from "./bundle.js";
 import type { ProcessBackendConfig, ProcessImage } from "./config.js";
 
 /** The monorepo root, where node_modules (tsx) lives; the default commands run from here. */
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const MODEL_SERVER_MAIN = join(REPO_ROOT, "apps/model-server/src/main.ts");
-const SIDECAR_MAIN = join(REPO_ROOT, "apps/sidecar/src/main.ts");
+const MODEL_SERVER_MAIN = join(REPO_ROOT, BUNDLE_ENTRIES["model-server"]);
+
+/**
+ * How the default model server and sidecar run: `BERTH_PROCESS_RUNTIME=tsx` always from the
+ * TypeScript sources under tsx (the old way: slower to start, nothing cached); anything else
+ * (the default) from a pre-built bundle when an up-to-date one exists, else under tsx while
+ * the bundle builds in the background (see bundle.ts).
+ */
+export const ENV_PROCESS_RUNTIME = "BERTH_PROCESS_RUNTIME";
+const bundlesWanted = (): boolean => process.env[ENV_PROCESS_RUNTIME] !== "tsx";
+const BUNDLES: BundleLocation = defaultBundleLocation(REPO_ROOT);
 
 /** Image names this backend knows without configuration (any other name runs the default server). */
 export const MODEL_SERVER_IMAGE = "berth-model-server";
 
 export type ServerRuntime =
-  | { readonly kind: "model-server"; readonly command: readonly string[] }
+  | {
+      readonly kind: "model-server";
+      readonly command: readonly string[];
+      /** Set for the built-in default: each start runs its bundle when fresh, else `command`. */
+      readonly bundle?: BundleName;
+    }
   | { readonly kind: "tritonserver"; readonly command: readonly string[] }
   | { readonly kind: "custom"; readonly image: string; readonly command: readonly string[]; readonly env: Readonly<Record<string, string>> };
 
@@ -49,13 +64,40 @@ export function findExecutable(command: string, path: string = process.env.PATH 
 
 const nodeTsx = (main: string): readonly string[] => [process.execPath, "--import", "tsx", main];
 
-/** The default server: tritonserver when configured and found, the model server otherwise. */
+/** The command of a built-in program: its bundle when fresh (and wanted), else tsx on its sources. */
+export function builtinCommand(name: BundleName, at: BundleLocation = BUNDLES): readonly string[] {
+  const bundle = bundlesWanted() ? freshBundle(name, at) : undefined;
+  return bundle !== undefined ? [process.execPath, bundle] : nodeTsx(join(at.root, BUNDLE_ENTRIES[name]));
+}
+
+/** Builds the bundles the default commands of `config` use, in the background (never fails). */
+export function prepareRuntime(config: ProcessBackendConfig, server: ServerRuntime, at: BundleLocation = BUNDLES): Promise<void> {
+  if (!bundlesWanted()) return Promise.resolve();
+  const names: BundleName[] = [
+    ...(server.kind === "model-server" && server.bundle !== undefined ? [server.bundle] : []),
+    ...(config.sidecar === undefined ? ["sidecar" as const] : []),
+  ];
+  return Promise.all(names.map((name) => prepareBundle(name, at))).then(() => undefined);
+}
+
+/**
+ * The default server: tritonserver when configured and found, the model server otherwise.
+ * Starts building the model server's and sidecar's bundles, so that starts soon after run them.
+ */
 export function defaultRuntime(config: ProcessBackendConfig): ServerRuntime {
+  const runtime = serverRuntimeOf(config);
+  void prepareRuntime(config, runtime);
+  return runtime;
+}
+
+function serverRuntimeOf(config: ProcessBackendConfig): ServerRuntime {
   if (config.tritonserver !== undefined) {
     const found = findExecutable(config.tritonserver);
     if (found !== undefined) return { kind: "tritonserver", command: [found] };
   }
-  return { kind: "model-server", command: config.modelServer ?? nodeTsx(MODEL_SERVER_MAIN) };
+  return config.modelServer !== undefined
+    ? { kind: "model-server", command: config.modelServer }
+    : { kind: "model-server", command: nodeTsx(MODEL_SERVER_MAIN), bundle: "model-server" };
 }
 
 /** The runtime for `image`: a configured custom command, or the default server. */
@@ -77,7 +119,7 @@ export function serverCommand(runtime: ServerRuntime, at: ReplicaAddresses): rea
     return [runtime.command[0], ...runtime.command.slice(1).map(fill)];
   }
   return [
-    ...runtime.command,
+    ...(runtime.kind === "model-server" && runtime.bundle !== undefined ? builtinCommand(runtime.bundle) : runtime.command),
     `--model-repository=${at.modelRepository}`,
     "--model-control-mode=explicit",
     `--http-port=${at.http}`,
@@ -107,7 +149,7 @@ export interface SidecarArguments {
 
 export function sidecarCommand(config: ProcessBackendConfig, a: SidecarArguments): readonly string[] {
   return [
-    ...(config.sidecar ?? nodeTsx(SIDECAR_MAIN)),
+    ...(config.sidecar ?? builtinCommand("sidecar")),
     "--berthd", a.berthd,
     "--server-http", a.serverHttp,
     "--server-id", a.serverId,
