@@ -9,6 +9,7 @@ import { berthdLayer, GrpcServer, HttpServer, loadConfig, type BerthdConfigShape
 import { followBerthd, type BerthdFeed } from "@berth/router/berthd-feed";
 import { InMemoryRouteTable, startRouter, type RunningRouter } from "@berth/router";
 import { berthdFileLogger } from "./berthd-logger.js";
+import { oneMachineDefaults } from "./one-machine-defaults.js";
 import type { StartFlags } from "./flags.js";
 
 export interface RunningStack {
@@ -30,17 +31,7 @@ export class StackError extends Error {
 export async function stackConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): Promise<BerthdConfigShape> {
   const loaded = await Effect.runPromise(Effect.either(loadConfig({ flags: flags.berthd, env })));
   if (Either.isLeft(loaded)) throw new StackError(`berthd's configuration: ${loaded.left.message}`);
-  return stopContainersOnExit(loaded.right);
-}
-
-/**
- * `npm start` promises that Ctrl-C stops everything, so its Docker containers stop with it
- * (berthd's own default leaves them running for the next berthd to adopt); a configuration
- * that sets `backend.docker.onClose` keeps its choice.
- */
-export function stopContainersOnExit(config: BerthdConfigShape): BerthdConfigShape {
-  if (config.backend.kind !== "docker" || config.backend.docker.onClose !== undefined) return config;
-  return { ...config, backend: { ...config.backend, docker: { ...config.backend.docker, onClose: "stop" } } };
+  return oneMachineDefaults(loaded.right);
 }
 
 export async function startStack(flags: StartFlags, config: BerthdConfigShape): Promise<RunningStack> {
