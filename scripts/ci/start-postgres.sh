@@ -48,7 +48,8 @@ if [ "$PG_STATUS" != online ]; then
   log "starting cluster $PG_VERSION/$PG_CLUSTER on 127.0.0.1:$PG_PORT"
   # listen_addresses is set on the command line so that the cluster never listens beyond loopback,
   # whatever its postgresql.conf says.
-  pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start -- -o "-c listen_addresses=127.0.0.1" >&2 || {
+  # The lock fd (9) must not leak into the server, or the lock stays held as long as it runs.
+  pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start -- -o "-c listen_addresses=127.0.0.1" 9>&- >&2 || {
     # Another caller may have started it between our check and our start.
     pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || { log "could not start the cluster"; exit 1; }
   }
