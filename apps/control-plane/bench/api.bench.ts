@@ -4,7 +4,8 @@
 // Goals (the issue): >= 1,000 lease operations/s on SQLite; 10,000 leases in < 200 MB RSS.
 // Knobs: BENCH_PAIRS (create+release pairs per store, default 1500), BENCH_CONCURRENCY (32),
 // BENCH_LEASES (10000), BENCH_PHASES (sqlite,postgres,rss: run only some), BENCH_NODE_ARGS (for
-// berthd's node, e.g. "--max-old-space-size=128" to see how much of the RSS is live heap).
+// berthd's node in every phase, e.g. "--max-old-space-size=128" to see how much of the RSS is
+// live heap, "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile of each berthd).
 // PostgreSQL: BERTH_TEST_PG_URL, else scripts/ci/start-postgres.sh.
 import { execFileSync } from "node:child_process";
 import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
@@ -73,7 +74,7 @@ const WARM_PAIRS = 64;
 async function sqliteRun(): Promise<Row> {
   const stateDir = tempDir("bench-api-sqlite");
   try {
-    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000 });
+    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
     let result: LoadResult;
     try {
       result = await measure("sqlite", berthd);
@@ -101,7 +102,7 @@ async function postgresRun(): Promise<Row> {
   url.pathname = `/${database}`;
   const stateDir = tempDir("bench-api-pg");
   try {
-    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "postgres", url: url.toString() }), startTimeoutMs: 120_000 });
+    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "postgres", url: url.toString() }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
     let result: LoadResult;
     try {
       result = await measure("postgres", berthd);

@@ -188,8 +188,9 @@ export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runti
         const { spec, facts } = yield* validate(request, context.principal);
         const key = idempotencyKey(context.metadata);
         const id = leaseIdFor(context.principal.tenant, key);
-        // Subscribe before submitting, so no change of the new lease can slip between.
-        const commits = yield* engine.subscribe;
+        // A waiting call subscribes before submitting, so no change of the new lease can slip
+        // between; one that does not wait subscribes to nothing (every commit would be offered to it).
+        const commits = request.wait ? yield* engine.subscribe : undefined;
         const existing = engine.snapshot().leases[id];
         if (existing === undefined) {
           const at = yield* Clock.currentTimeMillis;
@@ -205,12 +206,12 @@ export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runti
           const immediate = lease.failure === undefined ? undefined : fromImmediateFailure(lease.failure);
           if (immediate !== undefined) return yield* Effect.fail(immediate);
         }
-        const done = !request.wait || TERMINAL_WAIT.includes(lease.phase);
+        const done = commits === undefined || TERMINAL_WAIT.includes(lease.phase);
         // One message per step: the same phase on the same server is not news.
         const stepOf = (l: LeaseRecord) => `${l.phase}/${l.placement?.serverId ?? ""}/${l.placement?.assigned ?? false}`;
         let lastStep = stepOf(lease);
         call.write({ lease: view(snapshot, lease), message: progressMessage(lease, snapshot), done });
-        if (done) return;
+        if (done || commits === undefined) return;
         const limit = Math.min(durationToMs(request.waitTimeout) ?? config.leases.maxWait, config.leases.maxWait);
         const waited = yield* Effect.gen(function* () {
           for (;;) {

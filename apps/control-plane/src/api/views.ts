@@ -2,6 +2,7 @@ import {
   formatBytes,
   formatDuration,
   formatMilliCpu,
+  expiresAt,
   type Resources,
   type CandidateVerdict,
   type DecisionRecord,
@@ -70,7 +71,9 @@ export const leaseView = (
             grpcEndpoints: [...grpcEndpoints(server.id)],
           },
     createdAt: ts(lease.createdAt),
-    heldUntil: ts(lease.renewedUntil),
+    // Until the lease expires by core's clock rules: the latest of its minimum duration (from its
+    // first Ready), its explicit renewals and its activity renewal (not the renewals alone).
+    heldUntil: ts(expiresAt(lease)),
     expiresAt: ts(lease.expiresAt),
     lastActivityAt: ts(lease.lastActivityAt),
     conditions: lease.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: "", lastTransition: ts(c.at) })),

@@ -1,4 +1,5 @@
 import type { Event, Snapshot } from "@berth/core";
+import { EncodedJson } from "../store/encode.js";
 import type { StoreEvent, StoredEvent } from "../store/types.js";
 
 // The store keeps JSON. decide's snapshot and events are plain data, but a few numbers may be
@@ -30,5 +31,6 @@ export const decodeEvent = (stored: StoredEvent): Event | undefined => {
   return fromJson<Event>(inner);
 };
 
-export const encodeSnapshot = (snapshot: Snapshot): unknown => toJson(snapshot);
+/** The snapshot as the store keeps it, serialised once (infinities tagged). */
+export const encodeSnapshot = (snapshot: Snapshot): EncodedJson => new EncodedJson(JSON.stringify(snapshot, replace));
 export const decodeSnapshot = (state: unknown): Snapshot => fromJson<Snapshot>(state);

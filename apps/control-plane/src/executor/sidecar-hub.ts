@@ -1,8 +1,8 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "effect";
-import type { Event, Snapshot } from "@berth/core";
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule } from "effect";
+import type { Event, LeaseRecord, ServerRecord, Snapshot } from "@berth/core";
 import type { Assignment, ModelActivity, SidecarReport } from "@berth/api/sidecar";
 import { BerthdConfig } from "../config/config.js";
-import { Engine } from "../engine/engine.js";
+import { Engine, type Commit } from "../engine/engine.js";
 import { logDebug, logInfo, logWarn } from "../log.js";
 import { desiredKey, desiredLeases } from "./desired.js";
 import { addLoad, isAutoscalingMetric, leaseMetricSample, loadOfActivity, type ModelLoad } from "./lease-metrics.js";
@@ -33,7 +33,11 @@ export interface SidecarHubShape {
   readonly detach: (session: SidecarSession) => Effect.Effect<void>;
   /** A report from a sidecar, turned into core events (ModelsLoaded, ModelsFailed, Activity). */
   readonly report: (session: SidecarSession, report: SidecarReport) => Effect.Effect<void>;
-  /** After a commit: send every server whose desired state changed its new one. */
+  /**
+   * After a commit: send every server whose desired state changed its new one. It looks at the
+   * servers the commits since the last call touched (and at all of them about once a second), in
+   * the newest state, which includes the caller's `snapshot`.
+   */
   readonly sync: (snapshot: Snapshot) => Effect.Effect<void>;
   /** Endpoints ("host:port") the server's sidecars reported. */
   readonly endpoints: (serverId: string) => readonly string[];
@@ -96,6 +100,34 @@ export const rpsSamples = (snapshot: Snapshot, serverId: string, models: readonl
   return events;
 };
 
+/**
+ * What a server's sidecars were last sent, with the records it was read from: decide replaces a
+ * record it changes and shares the others, so when the server's record and its leases' records
+ * are the very same objects, the desired state cannot have changed and nothing is recomputed.
+ */
+interface Sent {
+  readonly key: string;
+  readonly server: ServerRecord | undefined;
+  readonly leases: readonly (LeaseRecord | undefined)[];
+}
+
+const sentFrom = (snapshot: Snapshot, serverId: string, key: string): Sent => {
+  const server = snapshot.servers[serverId];
+  return { key, server, leases: server === undefined ? [] : server.leases.map((id) => snapshot.leases[id]) };
+};
+
+const sameRecords = (snapshot: Snapshot, serverId: string, last: Sent): boolean => {
+  const server = snapshot.servers[serverId];
+  if (server !== last.server) return false;
+  if (server === undefined) return true;
+  const ids = server.leases;
+  for (let i = 0; i < ids.length; i++) if (snapshot.leases[ids[i]!] !== last.leases[i]) return false;
+  return true;
+};
+
+/** How often sync also looks at every connected server, in case a change reached none of the touched ones. */
+const FULL_PASS_EVERY_MS = 1000;
+
 export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<SidecarHub, SidecarHubShape>() {
   static readonly layer: Layer.Layer<SidecarHub, never, Engine> = Layer.scoped(
     SidecarHub,
@@ -107,7 +139,7 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
         onSome: (config) => config.decide.autoscaler.syncPeriod,
       });
       const sessions = new Map<string, Set<SidecarSession>>();
-      const sentKeys = new Map<string, string>();
+      const sent = new Map<string, Sent>();
       const healths = new Map<string, ServerHealthReport>();
       const lastActivity = new WeakMap<SidecarSession, number>();
       // This sync period's load: server -> replica -> model -> load summed over its reports.
@@ -130,9 +162,8 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
       // Generations only grow, across restarts too: start from the clock.
       let generation = yield* Clock.currentTimeMillis;
 
-      const sendTo = (serverId: string, snapshot: Snapshot, targets: Iterable<SidecarSession>): void => {
-        const leases = desiredLeases(snapshot, serverId);
-        sentKeys.set(serverId, desiredKey(leases));
+      const sendTo = (serverId: string, snapshot: Snapshot, targets: Iterable<SidecarSession>, leases = desiredLeases(snapshot, serverId), key = desiredKey(leases)): void => {
+        sent.set(serverId, sentFrom(snapshot, serverId, key));
         const assignment: Assignment = { generation: ++generation, leases };
         for (const session of targets) {
           try {
@@ -142,6 +173,60 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
           }
         }
       };
+
+      const syncServer = (serverId: string, set: Iterable<SidecarSession>, snapshot: Snapshot): void => {
+        const last = sent.get(serverId);
+        // Records are never written in place: the same records mean the same desired state.
+        if (last !== undefined && sameRecords(snapshot, serverId, last)) return;
+        const leases = desiredLeases(snapshot, serverId);
+        const key = desiredKey(leases);
+        if (key !== last?.key) sendTo(serverId, snapshot, set, leases, key);
+        else sent.set(serverId, sentFrom(snapshot, serverId, key));
+      };
+
+      // The servers commits touched since the last sync: sync looks at those alone, not at every
+      // connected server (a fleet of bespoke servers made that quadratic). The hub reads the
+      // commits itself.
+      const commits = yield* engine.subscribe;
+      const touched = new Set<string>();
+      let lastFullPass = 0;
+      const markTouched = (commit: Commit): void => {
+        const event = commit.event as { readonly serverId?: unknown };
+        if (typeof event.serverId === "string") touched.add(event.serverId);
+        for (const intent of commit.result.intents) if ("serverId" in intent) touched.add(intent.serverId);
+        for (const change of commit.result.changes) {
+          for (const state of [commit.before, commit.result.snapshot]) {
+            const serverId = state.leases[change.leaseId]?.placement?.serverId;
+            if (serverId !== undefined) touched.add(serverId);
+          }
+        }
+      };
+      const syncTouched = Effect.gen(function* () {
+        for (const commit of yield* Queue.takeAll(commits)) markTouched(commit);
+        // The newest state: it includes every commit drained, some maybe newer than a caller's.
+        const latest = engine.snapshot();
+        const now = yield* Clock.currentTimeMillis;
+        if (now - lastFullPass >= FULL_PASS_EVERY_MS) {
+          // The safety net: every connected server, checked cheaply (sameRecords), about once a second.
+          lastFullPass = now;
+          touched.clear();
+          for (const [serverId, set] of sessions) syncServer(serverId, set, latest);
+          return;
+        }
+        for (const serverId of touched) {
+          const set = sessions.get(serverId);
+          if (set !== undefined) syncServer(serverId, set, latest);
+        }
+        touched.clear();
+      });
+      // Every commit is synced here even if nobody calls sync; the executor's call after a commit
+      // then finds little or nothing left to do.
+      yield* Queue.take(commits).pipe(
+        Effect.map(markTouched),
+        Effect.zipRight(syncTouched),
+        Effect.forever,
+        Effect.forkScoped,
+      );
 
       const submitQuietly = (event: Event) =>
         engine.submit(event).pipe(
@@ -165,7 +250,11 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
           Effect.gen(function* () {
             const set = sessions.get(session.serverId);
             if (set?.delete(session)) yield* logInfo("sidecar disconnected", { serverId: session.serverId, replicaId: session.replicaId });
-            if (set?.size === 0) sessions.delete(session.serverId);
+            if (set?.size === 0) {
+              sessions.delete(session.serverId);
+              // Nobody left to send to; a sidecar that connects again is sent its state in full.
+              sent.delete(session.serverId);
+            }
           }),
         report: (session, report) =>
           Effect.gen(function* () {
@@ -207,12 +296,7 @@ export class SidecarHub extends Context.Tag("@berth/control-plane/SidecarHub")<S
               healths.set(session.serverId, { ready: report.health.ready, message: report.health.message, at });
             }
           }),
-        sync: (snapshot) =>
-          Effect.sync(() => {
-            for (const [serverId, set] of sessions) {
-              if (desiredKey(desiredLeases(snapshot, serverId)) !== sentKeys.get(serverId)) sendTo(serverId, snapshot, set);
-            }
-          }),
+        sync: () => syncTouched,
         endpoints: (serverId) => httpEndpoints(serverId),
         grpcEndpoints: (serverId) => {
           const connected = [...(sessions.get(serverId) ?? [])];

@@ -37,9 +37,18 @@ export const encodeEvents = (events: ReadonlyArray<StoreEvent>): Effect.Effect<R
     catch: (cause) => storeError("Invalid", cause instanceof Error ? cause.message : String(cause), { cause }),
   });
 
+/**
+ * A value its owner has already serialised (checked the same way: no Infinity or NaN, JSON
+ * itself): the store writes the text as it is instead of encoding a large state a second time.
+ */
+export class EncodedJson {
+  constructor(readonly text: string) {}
+}
+
 export const encodeJson = (what: string, value: unknown): Effect.Effect<string, StoreError> =>
   Effect.try({
     try: () => {
+      if (value instanceof EncodedJson) return value.text;
       const json = stringify(value);
       if (json === undefined) throw new Error(`${what} is not JSON-serialisable`);
       return json;

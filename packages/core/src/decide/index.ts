@@ -1,6 +1,6 @@
 export * from "./types.js";
 export * from "./config.js";
-export { decide, decideOwned, emptySnapshot, nextWakeUp } from "./decide.js";
+export { decide, decideOwned, emptySnapshot, nextWakeUp, ownedCopy } from "./decide.js";
 export type { DecidePolicies } from "./policies.js";
 export { cachedPolicies } from "./policies.js";
 export { registryPolicies } from "./registries.js";

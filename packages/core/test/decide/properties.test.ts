@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Event, Snapshot } from "../../src/decide/index.js";
+import { decideOwned, ownedCopy, type Event, type Snapshot } from "../../src/decide/index.js";
+import { registryPolicies } from "../../src/decide/registries.js";
 import { heldUntil, expiresAt } from "../../src/lease/clock.js";
 import { isTerminal } from "../../src/lease/phase.js";
 import { MILLI_PER_GPU } from "../../src/units.js";
@@ -184,6 +185,24 @@ describe("decide properties over random event sequences", () => {
         const view = (steps: typeof pure.steps) => steps.map((s) => [s.result.intents, s.result.rejections, s.result.changes]);
         expect(JSON.stringify(view(owned.steps))).toBe(JSON.stringify(view(pure.steps)));
         expect(JSON.stringify(owned.steps.at(-1)!.result.snapshot)).toBe(JSON.stringify(pure.steps.at(-1)!.result.snapshot));
+      }),
+      { numRuns: Number(process.env.DECIDE_RUNS ?? 40) },
+    );
+  });
+
+  it("decideOwned on an ownedCopy steps a batch in place without touching the original", () => {
+    fc.assert(
+      fc.property(anyWorldArb, fc.array(commandArb, { minLength: 10, maxLength: 60 }), fc.nat(), (world, commands, at) => {
+        const pure = runWorld(world, commands, testConfig);
+        // A batch: from some step on, every event decided in place on one copy.
+        const from = at % pure.steps.length;
+        const original = pure.steps[from]!.before;
+        const before = JSON.stringify(original);
+        const policies = registryPolicies(testConfig);
+        let state = ownedCopy(original);
+        for (const step of pure.steps.slice(from)) state = decideOwned(state, step.event, testConfig, policies).snapshot;
+        expect(JSON.stringify(state)).toBe(JSON.stringify(pure.steps.at(-1)!.result.snapshot));
+        expect(JSON.stringify(original)).toBe(before);
       }),
       { numRuns: Number(process.env.DECIDE_RUNS ?? 40) },
     );
