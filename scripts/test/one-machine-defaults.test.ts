@@ -3,7 +3,7 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "@berth/control-plane";
-import { oneMachineDefaults } from "../../scripts/start/one-machine-defaults.js";
+import { oneMachineDefaults } from "../start/one-machine-defaults.js";
 
 const load = (inline: unknown) => Effect.runPromise(loadConfig({ cwd: "/srv", env: {}, inline }));
 
