@@ -7,7 +7,9 @@
 // duplicated), the engine unreachable (a clear error in the log, retries, the lease kept and
 // served once the engine is back), a server that cannot start (the lease fails with the end of
 // the server's log) and an image that cannot be pulled (the lease fails naming it). `npm start`
-// stops its containers on Ctrl-C. Containers carry a backend instance unique to this run.
+// stops its containers on Ctrl-C. berthd started while the engine is unreachable starts anyway
+// (leases accepted and kept, /readyz saying why not ready, the engine named in the log) and
+// converges once it answers, adopting what runs. Containers carry a backend instance unique to this run.
 // Without an engine or the image this file is skipped, saying why; under CI it fails instead.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -247,4 +249,103 @@ describe.skipIf(unavailable !== undefined)("berthd with the Docker backend", () 
     expect(await stack.stop()).toBe(0);
     expect(containersOf(instance)).toEqual([]);
   }, 90_000);
+});
+
+// berthd started while the engine is unreachable: it starts anyway (API up, leases accepted and
+// kept, /readyz saying why it is not ready), logs the engine's address and that it retries, and
+// once the engine answers converges: the lease's containers are made and it serves. Restarted
+// with the engine away again, it adopts those containers once the engine is back.
+describe.skipIf(unavailable !== undefined)("berthd started while the Docker engine is unreachable", () => {
+  const instance = testInstance("e2e-late");
+  let stateDir: string;
+  let proxyDir: string;
+  let proxy: EngineProxy;
+  let listen: string;
+  let stack: DockerStack | undefined;
+
+  const start = () =>
+    startDockerStack({
+      stateDir,
+      listen,
+      docker: { instance, socketPath: proxy.socketPath, pollIntervalMs: 300, readyTimeoutMs: 60_000, stopGraceSeconds: 2, onClose: "leave" },
+      config: { placement: { keepWarm: false } },
+    });
+  const readyz = async (s: DockerStack) => {
+    const answer = await fetch(`${s.berthdHttp}/readyz`);
+    return { status: answer.status, text: await answer.text() };
+  };
+
+  beforeAll(async () => {
+    stateDir = tempStateDir();
+    proxyDir = tempStateDir();
+    proxy = await startEngineProxy(proxyDir);
+    listen = `127.0.0.1:${await freePort()}`;
+  }, 30_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await proxy?.close();
+    removeInstance(instance, stateDir);
+    if (proxyDir !== undefined) rmSync(proxyDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("starts, accepts and keeps a lease, says which engine it waits for; once the engine answers the lease is Ready and served", async () => {
+    await proxy.cut();
+    const up = await start();
+    stack = up;
+    // Up without the engine: the error names it and says it retries; /readyz tells why it is not ready.
+    expect(up.output()).toContain(`berthd error: docker backend: cannot start: Docker engine at ${proxy.socketPath} unreachable`);
+    expect(up.output()).toMatch(/retrying until it answers/);
+    const notReady = await until("/readyz to say the backend is unavailable", async () => {
+      const r = await readyz(up);
+      return r.status === 503 ? r : undefined;
+    }, 15_000);
+    expect(notReady.text).toContain(`backend unavailable: docker: unavailable: not started yet, retrying: Docker engine at ${proxy.socketPath} unreachable`);
+    expect((await fetch(`${up.berthdHttp}/healthz`)).status).toBe(200);
+
+    const created = await up.berth("lease", "create", "early", "-m", "simple", "--duration", "5m");
+    expect(created.code, created.stderr).toBe(0);
+    await until("berthd to retry reaching the engine", () => (/backend unavailable at start; reconciling once it answers/.test(up.output()) ? true : undefined), 15_000);
+    const waiting = await up.client.lease.get({ name: "early" });
+    expect(["LEASE_PHASE_PENDING", "LEASE_PHASE_PLACING", "LEASE_PHASE_LOADING"]).toContain(waiting.phase);
+    expect(containersOf(instance)).toEqual([]);
+
+    await proxy.restore();
+    const ready = await until("the lease to be Ready once the engine answers", async () => {
+      const l = await up.client.lease.get({ name: "early" });
+      return l.phase === "LEASE_PHASE_READY" ? l : undefined;
+    }, 90_000);
+    expect(berthdLog(stateDir, "docker backend: started, now that it can be reached")).toMatchObject([{ backend: "docker" }]);
+    expect(await readyz(up)).toEqual({ status: 200, text: "ready\n" });
+    expect(ofServer(instance, ready.placement!.serverId).filter((c) => c.State.Running)).toHaveLength(2);
+    expect(berthdLog(stateDir, "reconciled with the backend").at(-1)).toMatchObject({ backend: "docker" });
+    await expectInference(up.router, 11);
+  }, 150_000);
+
+  it("restarted while the engine is away again: once it answers, the running containers are adopted, not duplicated", async () => {
+    const lease = await stack!.client.lease.get({ name: "early" });
+    const serverId = lease.placement!.serverId;
+    const before = ofServer(instance, serverId);
+    expect(before).toHaveLength(2);
+    expect(await stack!.stop()).toBe(0);
+    stack = undefined;
+    await proxy.cut();
+
+    const up = await start();
+    stack = up;
+    expect(up.output()).toContain(`Docker engine at ${proxy.socketPath} unreachable`);
+    expect((await up.client.lease.get({ name: "early" })).placement?.serverId).toBe(serverId);
+    await proxy.restore();
+    await until("the restarted berthd to reconcile with the engine", () => (berthdLog(stateDir, "reconciled with the backend").length >= 2 ? true : undefined), 60_000);
+    expect(berthdLog(stateDir, "reconciled with the backend").at(-1)).toMatchObject({ backend: "docker", observed: 1, removed: 0 });
+    const ready = await until("the lease to be Ready under the restarted berthd", async () => {
+      const l = await up.client.lease.get({ name: "early" });
+      return l.phase === "LEASE_PHASE_READY" && l.placement?.readyReplicas === 1 ? l : undefined;
+    }, 60_000);
+    expect(ready.placement?.serverId).toBe(serverId);
+    await expectInference(up.router, 12);
+    const after = ofServer(instance, serverId);
+    expect(after.map((c) => c.Id)).toEqual(before.map((c) => c.Id));
+    expect(after.map((c) => c.State.StartedAt)).toEqual(before.map((c) => c.State.StartedAt));
+  }, 150_000);
 });

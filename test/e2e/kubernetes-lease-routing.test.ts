@@ -51,6 +51,8 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend, end 
           retryBaseMs: 50,
           // No device plugin here: berthd's pretend CPU GPU must not become an nvidia.com/gpu request.
           requestGpus: false,
+          // berthd's autoscaler (the default, hpa, is test/e2e/kubernetes-hpa.test.ts's).
+          autoscaling: "builtin",
         },
       },
       images: { default: KUBE_IMAGE },

@@ -28,11 +28,41 @@ export interface BackendCapabilities {
  * selecting the pods that hold the lease). Optional: the process, docker and sim backends have
  * none, and berthd then routes through its own API and the router only.
  */
+/** What a backend's own autoscaler needs of one bespoke lease (its spec's autoscaling). */
+export interface LeaseAutoscalerSpec {
+  readonly leaseName: string;
+  readonly serverId: string;
+  /** Metric name (`queue_time`) and target value per replica, in the metric's unit. */
+  readonly metric: string;
+  readonly target: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+}
+
+/**
+ * A backend's own autoscaler for bespoke leases (`hpa` mode; Kubernetes: a HorizontalPodAutoscaler
+ * whose scale target is the server's BerthServer). It decides a replica count; berthd reports it
+ * to the core (ServerObserved.scaledTo), which applies it within bounds and capacity, and the
+ * backend's `scale` acts as for any other resize.
+ */
+export interface BackendAutoscalerShape {
+  /** The mode of a lease whose spec names none. */
+  readonly defaultMode: "hpa" | "builtin";
+  /** Creates or updates the lease's autoscaler and its server's scale target (made at `replicas` when absent). */
+  ensureLeaseAutoscaler(spec: LeaseAutoscalerSpec, replicas: number): Effect.Effect<void, BackendError>;
+  /**
+   * Tells the scale target the server's current replica count and returns the count the
+   * autoscaler asks for (undefined when the target is gone).
+   */
+  syncScaleTarget(serverId: string, replicas: number): Effect.Effect<number | undefined, BackendError>;
+  /** Removes the lease's autoscaler; an absent one succeeds. */
+  deleteLeaseAutoscaler(leaseName: string): Effect.Effect<void, BackendError>;
+}
+
 export interface LeaseRoutingShape {
   /**
    * Who scales an autoscaled bespoke lease's server: "builtin", berthd's own autoscaler (the core
-   * decides, the backend's `scale` acts). The only mode today: see the Kubernetes backend's README
-   * for why its HorizontalPodAutoscaler mode needs a server-level scale target first.
+   * decides, the backend's `scale` acts). Leases in `hpa` mode go to `autoscaler` where it exists.
    */
   readonly autoscaling: "builtin";
   /** Creates or updates the lease's route, tied to the servers that may hold the lease (they own it). */
@@ -46,6 +76,8 @@ export interface LeaseRoutingShape {
    * it out. A replica whose pod or process was replaced starts out: call it again for the new one.
    */
   setLeaseMember(serverId: string, index: number, leaseName: string, member: boolean): Effect.Effect<void, BackendError>;
+  /** The backend's own autoscaler (`hpa` mode), where it has one; absent: berthd scales (`builtin`). */
+  readonly autoscaler?: BackendAutoscalerShape;
 }
 
 export interface BackendShape {

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { Effect, Either, Layer } from "effect";
+import { Effect, Either, Layer, Schedule } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeDemoRepository } from "@berth/repository";
 import { awaitReady, awaitServer } from "../src/await.js";
@@ -60,6 +60,34 @@ const options = (more: Partial<DockerBackendOptions> = {}): DockerBackendOptions
 
 const run = <A>(layer: Layer.Layer<Backend, BackendError>, program: (backend: BackendShape) => Effect.Effect<A, BackendError>): Promise<A> =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(Backend, program).pipe(Effect.provide(layer))));
+
+/**
+ * The engine over TCP through a proxy a test can cut (`cut`) and bring back at the same port
+ * (`listen(port)`): an engine going away, seen from berthd.
+ */
+function engineProxy() {
+  const sockets = new Set<Socket>();
+  const listen = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const proxy = createServer((client) => {
+        const engine = connect(SOCKET);
+        for (const s of [client, engine]) {
+          sockets.add(s);
+          s.on("close", () => sockets.delete(s));
+          s.on("error", () => s.destroy());
+        }
+        client.pipe(engine).pipe(client);
+      });
+      proxy.once("error", reject);
+      proxy.listen(port, "127.0.0.1", () => resolve(proxy));
+    });
+  const cut = (proxy: Server) =>
+    new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  return { listen, cut };
+}
 
 const ours = async (): Promise<Docker.ContainerInfo[]> => docker.listContainers({ all: true, filters: { label: [`${LABEL_INSTANCE}=${INSTANCE}`] } });
 
@@ -268,38 +296,23 @@ describe("docker backend", () => {
     );
   }, 60_000);
 
-  it("an unreachable engine is Unavailable within seconds, naming the socket", async () => {
+  it("an engine unreachable at start: the backend is there within seconds, its calls Unavailable naming the socket", async () => {
     const started = Date.now();
-    const error = await Effect.runPromise(
-      Effect.flip(Effect.scoped(Effect.flatMap(Backend, () => Effect.void).pipe(Effect.provide(layerDockerWith(options({ socketPath: "/nonexistent/docker.sock" })))))),
+    const errors = await run(layerDockerWith(options({ socketPath: "/nonexistent/docker.sock" })), (backend) =>
+      Effect.gen(function* () {
+        expect(Date.now() - started).toBeLessThan(5000);
+        return [yield* Effect.flip(backend.list()).pipe(Effect.orDie), yield* Effect.flip(backend.ensureServer(spec("never"))).pipe(Effect.orDie)];
+      }),
     );
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(error.reason._tag).toBe("Unavailable");
-    expect(error.message).toContain("/nonexistent/docker.sock");
+    for (const error of errors) {
+      expect(error.reason._tag).toBe("Unavailable");
+      expect(error.message).toContain("Docker engine at /nonexistent/docker.sock unreachable");
+    }
   }, 20_000);
 
   it("while the engine is unreachable calls fail Unavailable and state is kept; when it is back the work resumes", async () => {
-    // The engine over TCP through a proxy this test can cut: an engine going away, seen from berthd.
-    const sockets = new Set<Socket>();
-    const listen = (port: number) =>
-      new Promise<Server>((resolve, reject) => {
-        const proxy = createServer((client) => {
-          const engine = connect(SOCKET);
-          for (const s of [client, engine]) {
-            sockets.add(s);
-            s.on("close", () => sockets.delete(s));
-            s.on("error", () => s.destroy());
-          }
-          client.pipe(engine).pipe(client);
-        });
-        proxy.once("error", reject);
-        proxy.listen(port, "127.0.0.1", () => resolve(proxy));
-      });
-    const cut = (proxy: Server) =>
-      new Promise<void>((resolve) => {
-        proxy.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+    const { listen, cut } = engineProxy();
     let proxy = await listen(0);
     const port = (proxy.address() as { port: number }).port;
     const id = `away-${INSTANCE}`;
@@ -330,6 +343,51 @@ describe("docker backend", () => {
       await cut(proxy);
     }
     expect((await ours()).filter((c) => c.Labels["berth.dev/server-id"] === id)).toEqual([]);
+  }, 240_000);
+
+  it("started while the engine is unreachable: once it answers, adopts what runs (not duplicated) and makes what is asked", async () => {
+    const { listen, cut } = engineProxy();
+    let proxy = await listen(0);
+    const port = (proxy.address() as { port: number }).port;
+    const where = new RegExp(`Docker engine at tcp://127.0.0.1:${port} unreachable`);
+    const running = `late-a-${INSTANCE}`;
+    const asked = `late-b-${INSTANCE}`;
+    try {
+      // A server left running by a previous instance (onClose "leave").
+      await run(layerDockerWith(options({ tcp: `127.0.0.1:${port}` })), (backend) => backend.ensureServer(spec(running)).pipe(Effect.zipRight(awaitReady(backend, running, "90 seconds"))));
+      const before = (await ours()).filter((c) => c.Labels["berth.dev/server-id"] === running).map((c) => c.Id).sort();
+      expect(before).toHaveLength(1);
+      await cut(proxy);
+
+      const started = Date.now();
+      await run(layerDockerWith(options({ tcp: `127.0.0.1:${port}` })), (backend) =>
+        Effect.gen(function* () {
+          // Up without its engine: every call is Unavailable, naming it, within seconds.
+          expect(Date.now() - started).toBeLessThan(5000);
+          const calls: Effect.Effect<unknown, BackendError>[] = [backend.list(), backend.ensureServer(spec(asked)), backend.scale(running, 2), backend.deleteServer(running)];
+          for (const call of calls) {
+            const error = yield* Effect.flip(call).pipe(Effect.orDie);
+            expect(error.reason._tag).toBe("Unavailable");
+            expect(error.message).toMatch(where);
+          }
+          proxy = yield* Effect.promise(() => listen(port));
+          // The engine answers: the start completes (adoption), then calls are carried out.
+          const listed = yield* backend.list().pipe(Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("30 seconds"))));
+          expect(listed.map((s) => s.serverId)).toContain(running);
+          const adopted = yield* awaitReady(backend, running, "60 seconds");
+          expect(adopted.replicas[0].restarts).toBe(0);
+          yield* backend.ensureServer(spec(asked));
+          yield* awaitReady(backend, asked, "90 seconds");
+          const after = (yield* Effect.promise(ours)).filter((c) => c.Labels["berth.dev/server-id"] === running).map((c) => c.Id).sort();
+          expect(after).toEqual(before);
+          yield* backend.deleteServer(running);
+          yield* backend.deleteServer(asked);
+        }),
+      );
+    } finally {
+      await cut(proxy);
+    }
+    expect((await ours()).filter((c) => [running, asked].includes(c.Labels["berth.dev/server-id"] ?? ""))).toEqual([]);
   }, 240_000);
 
   it("is a registry plugin; its configuration is decoded with every problem listed", async () => {

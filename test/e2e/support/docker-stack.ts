@@ -116,6 +116,8 @@ export interface DockerStackOptions {
 
 export interface DockerStack {
   readonly berthd: string;
+  /** berthd's health and metrics base URL (`/healthz`, `/readyz`, `/metrics`). */
+  readonly berthdHttp: string;
   /** The router's KServe v2 HTTP base URL. */
   readonly router: string;
   readonly client: BerthClient;
@@ -150,7 +152,7 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
   let text = "";
   child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const started = await new Promise<{ berthd: string; router: { host: string; http: number } }>((resolve, reject) => {
+  const started = await new Promise<{ berthd: string; berthdHttp: string; router: { host: string; http: number } }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the docker stack did not start within 60 s:\n${text}`)), 60_000);
     void exited.then((code) => reject(new Error(`the docker stack exited (${code}) before starting:\n${text}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -174,6 +176,7 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
   let stopping: Promise<number | null> | undefined;
   return {
     berthd: started.berthd,
+    berthdHttp: started.berthdHttp,
     router: `http://${started.router.host}:${started.router.http}`,
     client,
     berth: (...args) => runBerth(started.berthd, args),

@@ -1,4 +1,4 @@
-import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Queue, Schedule, Stream } from "effect";
+import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect";
 import type { EventOf, Intent, Snapshot } from "@berth/core";
 import { Backend, type BackendShape } from "@berth/backends/backend";
 import type { BackendError } from "@berth/backends/errors";
@@ -7,7 +7,7 @@ import type { ServerSpec } from "@berth/backends/spec";
 import { ApiAddress } from "../api/address.js";
 import { BerthdConfig, type BerthdConfigShape } from "../config/config.js";
 import { Engine, type Commit, type EngineShape } from "../engine/engine.js";
-import { logError, logInfo, logWarn } from "../log.js";
+import { logDebug, logError, logInfo, logWarn } from "../log.js";
 import { Metrics } from "../metrics/metrics.js";
 import type { StoreError } from "../store/errors.js";
 import { SidecarHub } from "./sidecar-hub.js";
@@ -74,6 +74,11 @@ const withRetry = <A>(effect: Effect.Effect<A, BackendError>) => Effect.retry(ef
 export interface ExecutorShape {
   /** Servers converged (adopted or recreated) and cleaned up by the start-up reconciliation, once it is done. */
   readonly reconciled: Effect.Effect<{ readonly converged: number; readonly removed: number }>;
+  /**
+   * Why the backend is not ready, while the start-up reconciliation cannot reach it (its engine or
+   * API down when berthd started: the reconciliation retries until it answers); undefined otherwise.
+   */
+  readonly backendProblem: () => string | undefined;
 }
 
 /** What the snapshot says a backend observation should change (or nothing). */
@@ -104,17 +109,32 @@ export const makeExecutor = Effect.gen(function* () {
   const fibers = yield* FiberSet.make();
   const commits = yield* engine.subscribe;
 
-  // One lane per server: its intents run in order (ensure before scale before delete), servers in parallel.
-  const lanes = new Map<string, Queue.Queue<Effect.Effect<void>>>();
-  const enqueue = (serverId: string, work: Effect.Effect<void>) =>
+  // One lane per server: its intents run in order (ensure before scale before delete), servers in
+  // parallel. A lane ends after a DeleteServer that left nothing queued behind it (server ids are
+  // never reused, so a fleet's churn would otherwise keep a fiber and a queue per server ever made).
+  interface LaneWork {
+    readonly work: Effect.Effect<void>;
+    readonly last: boolean;
+  }
+  const lanes = new Map<string, Queue.Queue<LaneWork>>();
+  const runLane = (serverId: string, lane: Queue.Queue<LaneWork>) =>
     Effect.gen(function* () {
-      let lane = lanes.get(serverId);
-      if (lane === undefined) {
-        lane = yield* Queue.unbounded<Effect.Effect<void>>();
-        lanes.set(serverId, lane);
-        yield* FiberSet.run(fibers, Queue.take(lane).pipe(Effect.flatten, Effect.forever));
+      for (;;) {
+        const item = yield* Queue.take(lane);
+        yield* item.work;
+        // Checked and removed in one step: an enqueue either saw this lane (and its work is queued) or makes a new one.
+        const done = item.last && (yield* Effect.sync(() => lane.unsafeSize().pipe(Option.getOrElse(() => 0)) === 0 && lanes.delete(serverId)));
+        if (done) return yield* Queue.shutdown(lane);
       }
-      yield* Queue.offer(lane, work);
+    });
+  const enqueue = (serverId: string, work: Effect.Effect<void>, last = false) =>
+    Effect.gen(function* () {
+      // Offered synchronously: a lane still in the map has not been shut down.
+      if (lanes.get(serverId)?.unsafeOffer({ work, last })) return;
+      const lane = yield* Queue.unbounded<LaneWork>();
+      lanes.set(serverId, lane);
+      yield* Queue.offer(lane, { work, last });
+      yield* FiberSet.run(fibers, runLane(serverId, lane));
     });
 
   const failed = (what: string, serverId: string) => (error: BackendError) =>
@@ -148,7 +168,7 @@ export const makeExecutor = Effect.gen(function* () {
         Effect.tapError((error) => (retryable(error) ? logWarn("ensureServer: backend unavailable; retrying", { serverId, error: error.message }) : Effect.void)),
       );
       yield* withRetry(attempt).pipe(
-      Effect.tap(() => logInfo("server ensured", { serverId, replicas: spec.replicas, node: spec.node, image: spec.image })),
+      Effect.tap(() => logDebug("server ensured", { serverId, replicas: spec.replicas, node: spec.node, image: spec.image })),
       Effect.asVoid,
         Effect.catchAll((error) =>
           failed("ensureServer", serverId)(error).pipe(Effect.zipRight(FiberSet.run(fibers, reportGoneLater(serverId, ensureFailure(serverId, error)))), Effect.asVoid),
@@ -179,16 +199,17 @@ export const makeExecutor = Effect.gen(function* () {
         return enqueue(
           intent.serverId,
           withRetry(backend.deleteServer(intent.serverId)).pipe(
-            Effect.tap(() => logInfo("server deleted", { serverId: intent.serverId })),
+            Effect.tap(() => logDebug("server deleted", { serverId: intent.serverId })),
             Effect.catchAll(failed("deleteServer", intent.serverId)),
           ),
+          true,
         );
       case "MarkFailed":
         return logWarn("lease failed", { leaseId: intent.leaseId, code: intent.reason.code, reason: intent.reason.message });
       case "RecordDecision": {
         const d = intent.decision;
         if (d.kind === "Eviction" && d.outcome === "Evicted") metrics.evictions.inc({}, Math.max(1, d.victims?.length ?? 1));
-        return logInfo("decision", { leaseId: d.leaseId, lease: d.leaseName, kind: d.kind, outcome: d.outcome, policy: d.policy, serverId: d.serverId, node: d.node });
+        return logDebug("decision", { leaseId: d.leaseId, lease: d.leaseName, kind: d.kind, outcome: d.outcome, policy: d.policy, serverId: d.serverId, node: d.node });
       }
       case "AssignLease":
       case "UnassignLease":
@@ -220,9 +241,10 @@ export const makeExecutor = Effect.gen(function* () {
   // Level-triggered start: converge the backend to the snapshot, clean up what it does not know.
   // In the background: the servers' sidecars need the API, which starts after the executor.
   const reconciled = yield* Deferred.make<{ readonly converged: number; readonly removed: number }>();
+  let backendProblem: string | undefined;
   yield* FiberSet.run(
     fibers,
-    reconcile(engine, backend, config, (id, specFor) => enqueue(id, ensure(id, specFor))).pipe(
+    reconcile(engine, backend, config, (id, specFor) => enqueue(id, ensure(id, specFor)), (problem) => (backendProblem = problem)).pipe(
       Effect.catchAll((error) => failed("reconcile", "*")(error).pipe(Effect.as({ converged: 0, removed: 0 }))),
       Effect.flatMap((result) => Deferred.succeed(reconciled, result)),
     ),
@@ -243,7 +265,7 @@ export const makeExecutor = Effect.gen(function* () {
       }
       const event = observationEvent(snapshot, observation.server, at);
       if (event !== undefined) {
-        yield* logInfo("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas, ...(event.failure !== undefined ? { failure: event.failure } : {}) });
+        yield* logDebug("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas, ...(event.failure !== undefined ? { failure: event.failure } : {}) });
         yield* engine.submit(event);
         // The backend gave up on it and the state has let it go: what is left of it (stopped
         // containers, whose logs are now in the leases' reason) goes too.
@@ -264,7 +286,7 @@ export const makeExecutor = Effect.gen(function* () {
     ),
   );
 
-  const executor: ExecutorShape = { reconciled: Deferred.await(reconciled) };
+  const executor: ExecutorShape = { reconciled: Deferred.await(reconciled), backendProblem: () => backendProblem };
   return executor;
 });
 
@@ -273,9 +295,21 @@ const reconcile = (
   backend: BackendShape,
   config: BerthdConfigShape,
   ensure: (serverId: string, specFor: (berthd: string) => ServerSpec | undefined) => Effect.Effect<void>,
+  problem: (message: string | undefined) => void,
 ) =>
   Effect.gen(function* () {
-    const observed = yield* withRetry(backend.list());
+    // A backend away at start (its engine or API down) is waited for, however long: what the
+    // snapshot holds is converged once it answers, and nothing is dropped meanwhile.
+    const observed = yield* backend.list().pipe(
+      Effect.tapError((error) =>
+        Effect.zipRight(
+          Effect.sync(() => problem(error.message)),
+          retryable(error) ? logWarn("backend unavailable at start; reconciling once it answers", { backend: backend.name, error: error.message }) : Effect.void,
+        ),
+      ),
+      Effect.retry({ schedule: watchRestart, while: retryable }),
+    );
+    problem(undefined);
     const snapshot = engine.snapshot();
     let converged = 0;
     let removed = 0;

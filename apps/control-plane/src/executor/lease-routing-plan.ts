@@ -1,8 +1,10 @@
 // What lease routing should look like, read off the snapshot and the backend's observations:
 // which leases have a route (a Kubernetes Service per lease name) tied to which servers, and
-// which replicas to check for membership (the lease's models loaded there). Pure: the service
-// in lease-routing.ts probes the replicas and applies the differences.
-import type { LeasePhase, Snapshot } from "@berth/core";
+// which replicas to check for membership (the lease's models loaded there), and which leases the
+// backend's own autoscaler scales (`hpa` mode). Pure: the service in lease-routing.ts probes the
+// replicas and applies the differences.
+import type { AutoscalingMode, EventOf, LeasePhase, Snapshot } from "@berth/core";
+import type { LeaseAutoscalerSpec } from "@berth/backends/backend";
 import type { ObservedServer } from "@berth/backends/observation";
 
 /** A lease has a route from placement until it expires, is released or fails. */
@@ -64,3 +66,50 @@ export const memberKey = (leaseName: string, replicaId: string, incarnation: num
 /** A KServe v2 model-ready path (`/v2/models/{name}[/versions/{v}]/ready`). */
 export const modelReadyPath = (model: { readonly name: string; readonly version: number }): string =>
   `/v2/models/${encodeURIComponent(model.name)}${model.version > 0 ? `/versions/${model.version}` : ""}/ready`;
+
+/** A bespoke lease whose server its backend's autoscaler scales (`hpa` mode), as the snapshot has it. */
+export interface HpaLease {
+  readonly spec: LeaseAutoscalerSpec;
+  /** The server's replica count in the core (what the scale target reports as current). */
+  readonly replicas: number;
+  readonly serverReady: boolean;
+  readonly readyReplicas: number;
+  /** The core already leaves the server to its backend (ServerObserved.scaledTo seen). */
+  readonly scaledByBackend: boolean;
+}
+
+/**
+ * The placed bespoke leases in `hpa` mode (their spec's, else the backend's default). Leases of
+ * other modes are scaled by berthd's autoscaler and get nothing here.
+ */
+export function hpaLeases(snapshot: Snapshot, defaultMode: AutoscalingMode): HpaLease[] {
+  const out: HpaLease[] = [];
+  for (const lease of Object.values(snapshot.leases)) {
+    const autoscaling = lease.spec.autoscaling;
+    const serverId = lease.placement?.serverId;
+    if (autoscaling === undefined || (autoscaling.mode ?? defaultMode) !== "hpa" || lease.spec.where.kind !== "bespoke") continue;
+    if (!ROUTED.has(lease.phase) || serverId === undefined) continue;
+    const server = snapshot.servers[serverId];
+    if (server === undefined) continue;
+    out.push({
+      spec: { leaseName: lease.spec.name, serverId, metric: autoscaling.metric, target: autoscaling.target, minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas },
+      replicas: server.replicas.length,
+      serverReady: server.state === "Ready",
+      readyReplicas: server.readyReplicas,
+      scaledByBackend: server.scaledBy === "backend",
+    });
+  }
+  return out.sort((a, b) => a.spec.leaseName.localeCompare(b.spec.leaseName));
+}
+
+/**
+ * The event that hands the core a replica count the backend's autoscaler asks for: the server's
+ * observation as the core already has it (Up, its ready replicas) plus `scaledTo`. Only for a
+ * server the core has Ready (the observation must stay true) whose count differs, or that the
+ * core does not yet leave to its backend (the first count, even an equal one, takes the server
+ * from berthd's autoscaler, so the two never both scale it).
+ */
+export function scaledToEvent(lease: HpaLease, desired: number | undefined, at: number): EventOf<"ServerObserved"> | undefined {
+  if (desired === undefined || !lease.serverReady || (desired === lease.replicas && lease.scaledByBackend)) return undefined;
+  return { _tag: "ServerObserved", at, serverId: lease.spec.serverId, state: "Up", readyReplicas: lease.readyReplicas, scaledTo: desired };
+}

@@ -4,22 +4,31 @@
 // is released or fails. A replica joins a lease's route once the lease's models answer ready on
 // it (KServe v2 model readiness on the replica's own endpoint: per replica, so a replica still
 // loading, or a pod that was just replaced, stays out), and leaves when they no longer do or the
-// lease leaves. Inactive (nothing runs) when the backend has no lease routing.
-import { Context, Duration, Effect, Layer, Option, Queue, Schedule } from "effect";
+// lease leaves. Leases in `hpa` mode get their backend's autoscaler (Kubernetes: an HPA on the
+// server's BerthServer); the replica count it asks for goes to the core (ServerObserved.scaledTo),
+// whose ScaleServer the executor carries out as any other. Inactive (nothing runs) when the
+// backend has no lease routing.
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Schedule } from "effect";
 import { Backend, type LeaseRoutingShape } from "@berth/backends/backend";
 import type { ObservedServer } from "@berth/backends/observation";
 import { Engine, type EngineShape } from "../engine/engine.js";
 import { logInfo, logWarn } from "../log.js";
-import { memberChecks, memberKey, type MemberCheck, modelReadyPath, wantedRoutes } from "./lease-routing-plan.js";
+import { hpaLeases, memberChecks, memberKey, type MemberCheck, modelReadyPath, scaledToEvent, wantedRoutes } from "./lease-routing-plan.js";
 
 export interface LeaseRoutingOptions {
   /** How often replicas are checked for their leases' models (loads finish between commits). */
   readonly probeIntervalMs: number;
   /** Timeout of one model-ready probe. */
   readonly probeTimeoutMs: number;
+  /**
+   * How often a lease's autoscaler is applied again although its spec did not change (one deleted
+   * by hand comes back), and a count the core could not reach in full is offered again.
+   */
+  readonly autoscalerRefreshMs?: number;
 }
 
-export const DEFAULT_LEASE_ROUTING_OPTIONS: LeaseRoutingOptions = { probeIntervalMs: 1000, probeTimeoutMs: 2000 };
+const DEFAULT_AUTOSCALER_REFRESH_MS = 30_000;
+export const DEFAULT_LEASE_ROUTING_OPTIONS: LeaseRoutingOptions = { probeIntervalMs: 1000, probeTimeoutMs: 2000, autoscalerRefreshMs: DEFAULT_AUTOSCALER_REFRESH_MS };
 
 export interface LeaseRoutingServiceShape {
   /** False when the backend offers no lease routing (process, docker, sim). */
@@ -28,6 +37,8 @@ export interface LeaseRoutingServiceShape {
   readonly members: () => ReadonlyMap<string, readonly string[]>;
   /** Lease names whose route exists, as applied. */
   readonly routes: () => ReadonlyMap<string, readonly string[]>;
+  /** Lease name -> server id, for every lease whose backend autoscaler (`hpa` mode) is applied. */
+  readonly autoscalers: () => ReadonlyMap<string, string>;
 }
 
 /** Whether every model of the check answers ready on the replica. */
@@ -56,6 +67,57 @@ export const makeLeaseRouting = (engine: EngineShape, routing: LeaseRoutingShape
     let cleaned = false;
 
     const warn = (what: string, fields: Record<string, unknown>) => (error: { readonly message: string }) => logWarn(`lease routing: ${what} failed`, { ...fields, error: error.message });
+
+    // Lease name -> what was applied (spec as JSON) and when; server id -> the last count offered.
+    const refreshMs = options.autoscalerRefreshMs ?? DEFAULT_AUTOSCALER_REFRESH_MS;
+    const autoscalers = new Map<string, { readonly key: string; readonly serverId: string; readonly at: number }>();
+    const offered = new Map<string, { readonly key: string; readonly at: number }>();
+    const followAutoscalers = (snapshot: ReturnType<EngineShape["snapshot"]>) =>
+      Effect.gen(function* () {
+        const autoscaler = routing.autoscaler;
+        if (autoscaler === undefined) return;
+        const now = yield* Clock.currentTimeMillis;
+        const leases = hpaLeases(snapshot, autoscaler.defaultMode);
+        for (const lease of leases) {
+          const name = lease.spec.leaseName;
+          const key = JSON.stringify(lease.spec);
+          const applied = autoscalers.get(name);
+          if (applied === undefined || applied.key !== key || now - applied.at >= refreshMs) {
+            const ok = yield* autoscaler.ensureLeaseAutoscaler(lease.spec, lease.replicas).pipe(
+              Effect.tap(() => Effect.sync(() => autoscalers.set(name, { key, serverId: lease.spec.serverId, at: now }))),
+              Effect.tap(() => (applied?.key === key ? Effect.void : logInfo("lease autoscaler ensured", { lease: name, serverId: lease.spec.serverId }))),
+              Effect.as(true),
+              Effect.catchAll((e) => Effect.as(warn("ensuring a lease autoscaler", { lease: name })(e), false)),
+            );
+            if (!ok) continue;
+          }
+          const desired = yield* autoscaler
+            .syncScaleTarget(lease.spec.serverId, lease.replicas)
+            .pipe(Effect.catchAll((e) => Effect.as(warn("reading a scale target", { serverId: lease.spec.serverId })(e), undefined)));
+          const event = scaledToEvent(lease, desired, now);
+          if (event === undefined) continue;
+          // The same count against the same replicas is offered once per refresh (the core may have
+          // reached only part of it: more may fit later), not every second.
+          const offer = JSON.stringify([event.scaledTo, lease.replicas]);
+          const last = offered.get(lease.spec.serverId);
+          if (last !== undefined && last.key === offer && now - last.at < refreshMs) continue;
+          offered.set(lease.spec.serverId, { key: offer, at: now });
+          yield* engine.submit(event).pipe(
+            Effect.tap(() => logInfo("backend autoscaler scaled a server", { lease: name, serverId: lease.spec.serverId, from: lease.replicas, to: event.scaledTo })),
+            Effect.catchAll(warn("reporting a backend scale", { serverId: lease.spec.serverId })),
+          );
+        }
+        const wanted = new Set(leases.map((l) => l.spec.leaseName));
+        for (const name of [...autoscalers.keys()]) {
+          if (wanted.has(name)) continue;
+          yield* autoscaler.deleteLeaseAutoscaler(name).pipe(
+            Effect.tap(() => Effect.sync(() => autoscalers.delete(name))),
+            Effect.tap(() => logInfo("lease autoscaler removed", { lease: name })),
+            Effect.catchAll(warn("deleting a lease autoscaler", { lease: name })),
+          );
+        }
+        for (const serverId of [...offered.keys()]) if (snapshot.servers[serverId] === undefined) offered.delete(serverId);
+      });
 
     const converge = Effect.gen(function* () {
       const snapshot = engine.snapshot();
@@ -87,6 +149,8 @@ export const makeLeaseRouting = (engine: EngineShape, routing: LeaseRoutingShape
           Effect.catchAll(warn("deleting a route", { lease: name })),
         );
       }
+
+      yield* followAutoscalers(snapshot);
 
       const observed = yield* list.pipe(Effect.orElseSucceed(() => undefined));
       if (observed === undefined) return;
@@ -134,11 +198,12 @@ export const makeLeaseRouting = (engine: EngineShape, routing: LeaseRoutingShape
         return out;
       },
       routes: () => new Map(routes),
+      autoscalers: () => new Map([...autoscalers].map(([name, a]) => [name, a.serverId])),
     };
     return shape;
   });
 
-const inactive: LeaseRoutingServiceShape = { active: false, members: () => new Map(), routes: () => new Map() };
+const inactive: LeaseRoutingServiceShape = { active: false, members: () => new Map(), routes: () => new Map(), autoscalers: () => new Map() };
 
 export class LeaseRouting extends Context.Tag("@berth/control-plane/LeaseRouting")<LeaseRouting, LeaseRoutingServiceShape>() {
   static readonly layerWith = (options: LeaseRoutingOptions): Layer.Layer<LeaseRouting, never, Engine | Backend> =>
@@ -149,7 +214,7 @@ export class LeaseRouting extends Context.Tag("@berth/control-plane/LeaseRouting
         const routing = Option.fromNullable(backend.leaseRouting);
         if (Option.isNone(routing)) return inactive;
         const engine = yield* Engine;
-        yield* logInfo("lease routing on", { backend: backend.name, autoscaling: routing.value.autoscaling });
+        yield* logInfo("lease routing on", { backend: backend.name, autoscaling: routing.value.autoscaler?.defaultMode ?? routing.value.autoscaling });
         return yield* makeLeaseRouting(engine, routing.value, backend.list(), options);
       }),
     );

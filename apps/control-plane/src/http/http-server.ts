@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import { Context, Data, Effect, Layer } from "effect";
 import { BerthdConfig } from "../config/config.js";
 import { Engine } from "../engine/engine.js";
+import { Executor } from "../executor/executor.js";
 import { logInfo } from "../log.js";
 import { Metrics } from "../metrics/metrics.js";
 
@@ -13,16 +14,18 @@ export interface HttpServerShape {
 }
 
 /**
- * /healthz (the process runs), /readyz (state recovered, backend reconciled, API listening: this
- * layer starts last), /metrics (Prometheus text format).
+ * /healthz (the process runs), /readyz (state recovered, API listening: this layer starts last;
+ * 503 naming the backend's trouble while the start-up reconciliation cannot reach it, and while
+ * shutting down), /metrics (Prometheus text format).
  */
 export class HttpServer extends Context.Tag("@berth/control-plane/HttpServer")<HttpServer, HttpServerShape>() {
-  static readonly layer: Layer.Layer<HttpServer, HttpServerError, BerthdConfig | Engine | Metrics> = Layer.scoped(
+  static readonly layer: Layer.Layer<HttpServer, HttpServerError, BerthdConfig | Engine | Metrics | Executor> = Layer.scoped(
     HttpServer,
     Effect.gen(function* () {
       const config = yield* BerthdConfig;
       const engine = yield* Engine;
       const metrics = yield* Metrics;
+      const executor = yield* Executor;
       let ready = true;
       const server: Server = createServer((request, response) => {
         const path = (request.url ?? "/").split("?")[0];
@@ -31,7 +34,9 @@ export class HttpServer extends Context.Tag("@berth/control-plane/HttpServer")<H
         } else if (path === "/healthz") {
           response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
         } else if (path === "/readyz") {
-          response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "shutting down\n");
+          const backend = executor.backendProblem();
+          const why = !ready ? "shutting down" : backend !== undefined ? `backend unavailable: ${backend}` : undefined;
+          response.writeHead(why === undefined ? 200 : 503, { "content-type": "text/plain" }).end(`${why ?? "ready"}\n`);
         } else if (path === "/metrics") {
           response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics.render(engine.snapshot()));
         } else {

@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect";
-import { Backend, type BackendShape } from "@berth/backends/backend";
+import { Backend, type BackendAutoscalerShape, type BackendShape } from "@berth/backends/backend";
 import { backendError, type BackendError } from "@berth/backends/errors";
 import { knownLeaderOf, notLeaderMessage } from "../store/leader-control.js";
 import { Store } from "../store/store.js";
@@ -18,6 +18,13 @@ export const leaderGated = (backend: BackendShape, leadership: Leadership): Back
   const whileLeading = <A>(act: Effect.Effect<A, BackendError>): Effect.Effect<A, BackendError> =>
     Effect.flatMap(leadership.current, (state) => (state.role === "leader" ? act : refusal));
   const routing = backend.leaseRouting;
+  // The scale target's status is written too: a follower must not.
+  const gatedAutoscaler = (autoscaler: BackendAutoscalerShape): BackendAutoscalerShape => ({
+    defaultMode: autoscaler.defaultMode,
+    ensureLeaseAutoscaler: (spec, replicas) => whileLeading(Effect.suspend(() => autoscaler.ensureLeaseAutoscaler(spec, replicas))),
+    syncScaleTarget: (serverId, replicas) => whileLeading(Effect.suspend(() => autoscaler.syncScaleTarget(serverId, replicas))),
+    deleteLeaseAutoscaler: (lease) => whileLeading(Effect.suspend(() => autoscaler.deleteLeaseAutoscaler(lease))),
+  });
   return {
     name: backend.name,
     capabilities: backend.capabilities,
@@ -34,6 +41,7 @@ export const leaderGated = (backend: BackendShape, leadership: Leadership): Back
             deleteLeaseRoute: (lease) => whileLeading(Effect.suspend(() => routing.deleteLeaseRoute(lease))),
             leaseRoutes: () => routing.leaseRoutes(),
             setLeaseMember: (serverId, index, lease, member) => whileLeading(Effect.suspend(() => routing.setLeaseMember(serverId, index, lease, member))),
+            ...(routing.autoscaler !== undefined ? { autoscaler: gatedAutoscaler(routing.autoscaler) } : {}),
           },
         }
       : {}),

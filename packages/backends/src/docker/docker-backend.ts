@@ -8,6 +8,7 @@ import { Clock, Effect, Either, Layer, Schedule, type Scope, SubscriptionRef } f
 import { Backend, type BackendCapabilities, type BackendShape } from "../backend.js";
 import { backendError, type BackendError, type BackendErrorReason } from "../errors.js";
 import type { BackendPlugin } from "../registry.js";
+import { retryingStart } from "../retrying-start.js";
 import { type ObservedServer, type ReplicaFailure, type ReplicaState, watchFromStates } from "../observation.js";
 import { freePorts } from "../process/ports.js";
 import { probeReady } from "../process/probe.js";
@@ -27,7 +28,7 @@ import {
   volumeName,
 } from "./containers.js";
 import { type ContainerInfo, type Engine, type EngineError, engineRetrySchedule, makeEngine, unreachable } from "./engine.js";
-import { gpuNode, gpuProblems } from "./gpus.js";
+import { gpuNode, type GpuNode, gpuProblems } from "./gpus.js";
 
 export const DOCKER_BACKEND_NAME = "docker";
 
@@ -82,7 +83,18 @@ function observe(entry: ServerEntry, config: DockerBackendConfig): ObservedServe
   };
 }
 
-export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = makeEngine(config)): Effect.Effect<BackendShape, BackendError, Scope.Scope> =>
+/** What a Docker backend on this node can do (its GPUs are known before the engine is reached). */
+const dockerCapabilities = (node: GpuNode): BackendCapabilities => ({ gpus: node.inventory.length > 0, images: "oci", adoption: true, nodes: "one" });
+
+/**
+ * The backend once its engine answers: it must, to adopt what runs (Unavailable naming the engine
+ * when it does not; `layerDocker` retries that in the background).
+ */
+export const makeDockerBackend = (
+  config: DockerBackendConfig,
+  engine: Engine = makeEngine(config),
+  node: GpuNode = gpuNode(config.gpus),
+): Effect.Effect<BackendShape, BackendError, Scope.Scope> =>
   Effect.gen(function* () {
     const fail = (reason: BackendErrorReason) => Effect.fail(backendError(DOCKER_BACKEND_NAME, reason));
     const where = config.tcp !== undefined ? `tcp://${config.tcp}` : config.socketPath;
@@ -100,7 +112,7 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
 
     yield* engineCall("ping", engine.ping);
     const hostCpus = yield* engineCall("info", engine.cpus);
-    const { inventory, cpuOnly } = gpuNode(config.gpus);
+    const { inventory, cpuOnly } = node;
     if (cpuOnly) yield* Effect.logInfo("docker backend: no GPUs configured and nvidia-smi found none; containers run without GPU devices");
     /** Placements naming GPUs this node does not have (none on a CPU-only node, whose GPUs are pretend). */
     const gpuPlacementProblems = (placements: readonly { readonly index: number; readonly gpus: readonly number[] }[]): string[] =>
@@ -371,7 +383,7 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
         }
       });
 
-    const capabilities: BackendCapabilities = { gpus: inventory.length > 0, images: "oci", adoption: true, nodes: "one" };
+    const capabilities = dockerCapabilities(node);
 
     const shape: BackendShape = {
       name: DOCKER_BACKEND_NAME,
@@ -429,8 +441,19 @@ export const makeDockerBackend = (config: DockerBackendConfig, engine: Engine = 
     return shape;
   });
 
-/** The Docker backend as a layer; closing it leaves (default) or removes its containers. */
-export const layerDocker = (config: DockerBackendConfig): Layer.Layer<Backend, BackendError> => Layer.scoped(Backend, makeDockerBackend(config));
+/**
+ * The Docker backend as a layer; closing it leaves (default) or removes its containers. An engine
+ * that does not answer at start is logged, naming it, and waited for in the background: calls are
+ * Unavailable until it answers, then the backend adopts what runs and carries on (retrying-start.ts).
+ */
+export const layerDocker = (config: DockerBackendConfig): Layer.Layer<Backend, BackendError> =>
+  Layer.scoped(
+    Backend,
+    Effect.suspend(() => {
+      const node = gpuNode(config.gpus);
+      return retryingStart(makeDockerBackend(config, makeEngine(config), node), { name: DOCKER_BACKEND_NAME, capabilities: dockerCapabilities(node), leaseRouting: false });
+    }),
+  );
 
 /** Plugin entry: decodes the configuration (InvalidConfig lists every problem). */
 export const dockerBackendLayerFromConfig = (input: unknown): Layer.Layer<Backend, BackendError> => {

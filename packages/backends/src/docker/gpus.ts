@@ -18,13 +18,18 @@ export function nvidiaSmiGpus(): readonly number[] {
 
 export const gpuInventory = (configured: readonly number[] | undefined): readonly number[] => configured ?? nvidiaSmiGpus();
 
+export interface GpuNode {
+  readonly inventory: readonly number[];
+  readonly cpuOnly: boolean;
+}
+
 /**
  * The node's GPUs as the backend uses them. `cpuOnly` when none are configured and nvidia-smi
  * finds none: the GPU indices in placements are then berthd's pretend GPU of a machine without
  * any (its nodes' `gpus: auto`), so containers get no device requests and servers run on the CPU.
  * A configured inventory (even an empty one) is strict: placements outside it are refused.
  */
-export function gpuNode(configured: readonly number[] | undefined, detect: () => readonly number[] = nvidiaSmiGpus): { readonly inventory: readonly number[]; readonly cpuOnly: boolean } {
+export function gpuNode(configured: readonly number[] | undefined, detect: () => readonly number[] = nvidiaSmiGpus): GpuNode {
   const inventory = configured ?? detect();
   return { inventory, cpuOnly: configured === undefined && inventory.length === 0 };
 }

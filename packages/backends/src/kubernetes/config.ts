@@ -85,6 +85,20 @@ export const KubernetesBackendConfigSchema = Schema.Struct({
       retryPeriodMs: Schema.optionalWith(PositiveInt, withDefault(2000)),
     }),
   ),
+  /**
+   * Who scales an autoscaled bespoke lease whose spec names no mode: "hpa" (the default, as in
+   * TMS), a HorizontalPodAutoscaler on the lease's metric (served by the custom metrics API, e.g.
+   * the Prometheus adapter) whose scale target is the server's BerthServer; "builtin", berthd's
+   * own autoscaler on the sidecars' metrics (no adapter needed).
+   */
+  autoscaling: Schema.optionalWith(Schema.Literal("hpa", "builtin"), withDefault<"hpa" | "builtin">("hpa")),
+  /** The HPA's Pods metric is this prefix and the lease's metric name (`queue_time` -> `berth_queue_time`). */
+  hpaMetricPrefix: Schema.optionalWith(Schema.String, withDefault("berth_")),
+  /**
+   * Apply the BerthServer CustomResourceDefinition (the HPA's scale target) when the first HPA is
+   * made. Turn off where the install manifests carry it and berthd may not write CRDs.
+   */
+  installScaleTargetCrd: Schema.optionalWith(Schema.Boolean, withDefault(true)),
   /** When the backend closes: "leave" servers running (Kubernetes owns them; the default) or "delete" them. */
   onClose: Schema.optionalWith(Schema.Literal("leave", "delete"), withDefault<"leave" | "delete">("leave")),
 });

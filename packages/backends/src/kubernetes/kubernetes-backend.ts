@@ -9,6 +9,7 @@ import { Effect, Either, Layer, Queue, type Scope, SubscriptionRef } from "effec
 import { Backend, type BackendCapabilities, type BackendShape } from "../backend.js";
 import { backendError, type BackendError, type BackendErrorReason } from "../errors.js";
 import { type ObservedServer, watchFromStates } from "../observation.js";
+import { retryingStart } from "../retrying-start.js";
 import { LABEL_MANAGED_BY, LABEL_SERVER_ID, replicaId, type ServerSpec, validateServerSpec } from "../spec.js";
 import { decodeKubernetesBackendConfig, type KubernetesBackendConfig, type KubernetesBackendOptions } from "./config.js";
 import { follow, type InformerCounters, type InformerSpec, listInto } from "./informer.js";
@@ -38,6 +39,8 @@ export interface KubernetesBackendHandle {
   readonly ownerOf: (serverId: string) => Effect.Effect<OwnerRef, BackendError>;
   readonly counters: { readonly records: InformerCounters; readonly deployments: InformerCounters; readonly pods: InformerCounters; reconciled: number };
 }
+
+const KUBERNETES_CAPABILITIES: BackendCapabilities = { gpus: true, images: "oci", adoption: true, nodes: "many" };
 
 interface Desired {
   readonly spec: ServerSpec;
@@ -215,11 +218,9 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
       );
     }
 
-    const capabilities: BackendCapabilities = { gpus: true, images: "oci", adoption: true, nodes: "many" };
-
     const backend: BackendShape = {
       name: KUBERNETES_BACKEND_NAME,
-      capabilities,
+      capabilities: KUBERNETES_CAPABILITIES,
       ensureServer: (input) =>
         Effect.gen(function* () {
           const decoded = validateServerSpec(input);
@@ -273,7 +274,7 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
       });
 
     // A Service per lease and the pod labels that put replicas in it (lease-routing.ts).
-    const withRouting: BackendShape = { ...backend, leaseRouting: leaseRoutingOf(kubernetesLeaseRouting({ client, config, ownerOf })) };
+    const withRouting: BackendShape = { ...backend, leaseRouting: leaseRoutingOf(kubernetesLeaseRouting({ client, config, ownerOf }), config) };
     return { backend: withRouting, client, config, cache, ownerOf, counters };
   });
 
@@ -286,9 +287,19 @@ export const makeKubernetesBackend = (config: KubernetesBackendConfig): Effect.E
     return Effect.flatMap(client, (c) => makeKubernetesBackendWith(config, c));
   });
 
-/** The Kubernetes backend as a layer. Closing it leaves the servers to Kubernetes (onClose "leave"). */
+/**
+ * The Kubernetes backend as a layer. Closing it leaves the servers to Kubernetes (onClose "leave").
+ * A cluster that does not answer at start is logged and waited for in the background: calls are
+ * Unavailable until it answers, then the backend adopts what runs (retrying-start.ts).
+ */
 export const layerKubernetes = (config: KubernetesBackendConfig): Layer.Layer<Backend, BackendError> =>
-  Layer.scoped(Backend, Effect.map(makeKubernetesBackend(config), (h) => h.backend));
+  Layer.scoped(
+    Backend,
+    retryingStart(
+      Effect.map(makeKubernetesBackend(config), (h) => h.backend),
+      { name: KUBERNETES_BACKEND_NAME, capabilities: KUBERNETES_CAPABILITIES, leaseRouting: true, autoscalerDefaultMode: config.autoscaling },
+    ),
+  );
 
 /** Plugin entry: decodes the configuration (InvalidConfig lists every problem). */
 export const kubernetesBackendLayerFromConfig = (input: unknown): Layer.Layer<Backend, BackendError> => {

@@ -1,9 +1,10 @@
 // Kubernetes-only parts of serving leases: a Service per lease name selecting the pods that
 // hold the lease, the pod labels that put a replica in (models loaded) or out (unloaded), and a
-// HorizontalPodAutoscaler per bespoke lease, in the autoscaling version the server serves.
-// berthd reaches the first two through the Backend's generic `leaseRouting` (leaseRoutingOf).
-import { Effect } from "effect";
-import type { LeaseRoutingShape } from "../backend.js";
+// HorizontalPodAutoscaler per bespoke lease in `hpa` mode, in the autoscaling version the server
+// serves, on the server's BerthServer scale target (scale-target.ts). berthd reaches all of it
+// through the Backend's generic `leaseRouting` (leaseRoutingOf).
+import { Duration, Effect, Schedule } from "effect";
+import type { BackendAutoscalerShape, LeaseAutoscalerSpec, LeaseRoutingShape } from "../backend.js";
 import { backendError, type BackendError } from "../errors.js";
 import { LABEL_MANAGED_BY, replicaId } from "../spec.js";
 import { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
@@ -21,6 +22,16 @@ import {
   leaseServiceName,
   type OwnerRef,
 } from "./objects.js";
+import {
+  SCALE_TARGET_API_VERSION,
+  SCALE_TARGET_CRD_NAME,
+  SCALE_TARGET_KIND,
+  scaleTarget,
+  scaleTargetCrd,
+  scaleTargetName,
+  scaleTargetReplicas,
+  scaleTargetStatusReplicas,
+} from "./scale-target.js";
 
 export interface KubernetesLeaseRouting {
   /** Creates or updates the lease's Service, owned by the servers that may hold it. */
@@ -37,7 +48,14 @@ export interface KubernetesLeaseRouting {
   /** The HPA of a bespoke lease; its version is chosen from discovery (v2, else v2beta2). */
   readonly ensureLeaseAutoscaler: (autoscaling: LeaseAutoscaling, ownerServerId: string) => Effect.Effect<HpaVersion, BackendError>;
   readonly deleteLeaseAutoscaler: (leaseName: string) => Effect.Effect<void, BackendError>;
+  /** `hpa` mode: the lease's HPA on its server's BerthServer (made at `replicas` when absent). */
+  readonly ensureHpa: (spec: LeaseAutoscalerSpec, replicas: number) => Effect.Effect<HpaVersion, BackendError>;
+  /** Writes the server's replica count to its BerthServer's status; returns its `spec.replicas` (the HPA's). */
+  readonly syncScaleTarget: (serverId: string, replicas: number) => Effect.Effect<number | undefined, BackendError>;
 }
+
+/** A Kubernetes quantity for a target value: whole numbers as they are, others in thousandths. */
+export const targetQuantity = (value: number): string => (Number.isInteger(value) ? String(value) : `${Math.max(1, Math.round(value * 1000))}m`);
 
 /** What lease routing needs of the backend (its handle has all of it). */
 export interface LeaseRoutingParts {
@@ -61,7 +79,67 @@ export function kubernetesLeaseRouting(handle: LeaseRoutingParts): KubernetesLea
     return chosen;
   });
 
+  let crdReady = !config.installScaleTargetCrd;
+  const notEstablished = backendError(KUBERNETES_BACKEND_NAME, { _tag: "Unavailable", message: `the ${SCALE_TARGET_CRD_NAME} CustomResourceDefinition is not established` });
+  // The CRD is cluster-wide: applied once, then waited for (a new kind is served once Established).
+  const ensureCrd = Effect.gen(function* () {
+    if (crdReady) return;
+    yield* client.apply(scaleTargetCrd()).pipe(Effect.mapError(unavailable));
+    yield* client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", SCALE_TARGET_CRD_NAME).pipe(
+      Effect.mapError(unavailable),
+      Effect.filterOrFail(
+        (crd) => ((crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True"),
+        () => notEstablished,
+      ),
+      Effect.retry(Schedule.spaced(Duration.millis(200)).pipe(Schedule.upTo(Duration.seconds(20)))),
+    );
+    crdReady = true;
+  });
+  const getTarget = (serverId: string) => client.get(SCALE_TARGET_API_VERSION, SCALE_TARGET_KIND, ns, scaleTargetName(serverId)).pipe(Effect.mapError(unavailable));
+  const ensureTarget = (serverId: string, replicas: number) =>
+    Effect.gen(function* () {
+      yield* ensureCrd;
+      if ((yield* getTarget(serverId)) !== undefined) return;
+      const owner = yield* handle.ownerOf(serverId);
+      // Created with spec.replicas (server-side apply would take spec.replicas back from the HPA
+      // on every later apply, so later writes leave spec out).
+      yield* client.create(scaleTarget(serverId, replicas, owner, config, true)).pipe(
+        Effect.catchIf((e) => e.status === 409, () => Effect.void),
+        Effect.mapError(unavailable),
+      );
+    });
+
+  const ensureHpa = (spec: LeaseAutoscalerSpec, replicas: number) =>
+    Effect.gen(function* () {
+      yield* ensureTarget(spec.serverId, replicas);
+      const version = yield* discoverHpa;
+      const owner = yield* handle.ownerOf(spec.serverId);
+      const autoscaling: LeaseAutoscaling = {
+        leaseName: spec.leaseName,
+        target: { apiVersion: SCALE_TARGET_API_VERSION, kind: SCALE_TARGET_KIND, name: scaleTargetName(spec.serverId) },
+        metric: `${config.hpaMetricPrefix}${spec.metric}`,
+        targetAverageValue: targetQuantity(spec.target),
+        minReplicas: spec.minReplicas,
+        maxReplicas: spec.maxReplicas,
+      };
+      yield* client.apply(leaseHpa(version, autoscaling, owner, config)).pipe(Effect.mapError(unavailable));
+      return version;
+    });
+
+  const syncScaleTarget = (serverId: string, replicas: number) =>
+    Effect.gen(function* () {
+      const target = yield* getTarget(serverId);
+      if (target === undefined) return undefined;
+      if (scaleTargetStatusReplicas(target) !== replicas) {
+        const owner = yield* handle.ownerOf(serverId);
+        yield* client.apply(scaleTarget(serverId, replicas, owner, config, false)).pipe(Effect.mapError(unavailable));
+      }
+      return scaleTargetReplicas(target);
+    });
+
   return {
+    ensureHpa,
+    syncScaleTarget,
     ensureLeaseService: (leaseName, serverIds) =>
       Effect.gen(function* () {
         const owners = yield* Effect.forEach(serverIds, handle.ownerOf);
@@ -103,13 +181,22 @@ export function kubernetesLeaseRouting(handle: LeaseRoutingParts): KubernetesLea
   };
 }
 
+/** The generic face of the HPA mode (LeaseRoutingShape.autoscaler). */
+export const leaseAutoscalerOf = (routing: KubernetesLeaseRouting, config: Pick<KubernetesBackendConfig, "autoscaling">): BackendAutoscalerShape => ({
+  defaultMode: config.autoscaling,
+  ensureLeaseAutoscaler: (spec, replicas) => Effect.asVoid(routing.ensureHpa(spec, replicas)),
+  syncScaleTarget: routing.syncScaleTarget,
+  deleteLeaseAutoscaler: routing.deleteLeaseAutoscaler,
+});
+
 /**
  * The generic face of lease routing (Backend.leaseRouting): a lease's route is its Service, a
- * member is a replica whose pods carry the lease's label. Autoscaling stays with berthd
- * ("builtin"): an HPA needs a scale target, and a server here is one Deployment per replica.
+ * member is a replica whose pods carry the lease's label; leases in `hpa` mode get an HPA on
+ * their server's BerthServer (`autoscaler`), the others are scaled by berthd ("builtin").
  */
-export const leaseRoutingOf = (routing: KubernetesLeaseRouting): LeaseRoutingShape => ({
+export const leaseRoutingOf = (routing: KubernetesLeaseRouting, config: Pick<KubernetesBackendConfig, "autoscaling">): LeaseRoutingShape => ({
   autoscaling: "builtin",
+  autoscaler: leaseAutoscalerOf(routing, config),
   ensureLeaseRoute: routing.ensureLeaseService,
   deleteLeaseRoute: routing.deleteLeaseService,
   leaseRoutes: routing.leaseServices,

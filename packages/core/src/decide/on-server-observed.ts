@@ -1,5 +1,6 @@
 import { releaseServer } from "./cluster.js";
 import type { Draft } from "./draft.js";
+import { onBackendScaled } from "./on-backend-scaled.js";
 import { assign, endLease, setPhase } from "./lifecycle.js";
 import { placeLease } from "./place.js";
 import type { EventOf, ServerRecord } from "./types.js";
@@ -60,8 +61,10 @@ const gone = (draft: Draft, server: ServerRecord, failure?: string): void => {
 export const onServerObserved = (draft: Draft, event: EventOf<"ServerObserved">): void => {
   const server = draft.servers.get(event.serverId);
   if (!server) return draft.reject({ event: event._tag, code: "NotFound", message: `server ${event.serverId} is not known`, subject: event.serverId });
-  if (event.state === "Up") up(draft, server, Math.max(0, event.readyReplicas));
-  else if (event.state === "Down") down(draft, server);
-  else gone(draft, server, event.failure);
+  if (event.scaledTo !== undefined && event.state !== "Gone") onBackendScaled(draft, server, event.scaledTo);
+  const current = draft.servers.get(event.serverId)!;
+  if (event.state === "Up") up(draft, current, Math.max(0, event.readyReplicas));
+  else if (event.state === "Down") down(draft, current);
+  else gone(draft, current, event.failure);
 };
 

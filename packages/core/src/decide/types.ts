@@ -40,6 +40,11 @@ export interface ServerRecord {
   /** Ids of leases bound to this server, sorted. */
   readonly leases: readonly string[];
   readonly createdAt: EpochMs;
+  /**
+   * "backend": the backend's own autoscaler (a Kubernetes HorizontalPodAutoscaler) decides its
+   * replica count, reported in ServerObserved.scaledTo; berthd's autoscaler leaves it alone.
+   */
+  readonly scaledBy?: "backend";
 }
 
 /**
@@ -171,6 +176,13 @@ export type Event =
        * would fail the same way. Absent: the server merely vanished; its leases are placed again.
        */
       readonly failure?: string;
+      /**
+       * The backend's own autoscaler (a Kubernetes HorizontalPodAutoscaler, `hpa` mode) scaled the
+       * server to this many replicas. A bespoke autoscaled server follows within its lease's
+       * [minReplicas, maxReplicas] and what fits (ScaleServer carries the placements), and from
+       * then on berthd's autoscaler leaves it to the backend. Applied before `state`.
+       */
+      readonly scaledTo?: number;
     }
   | { readonly _tag: "NodeObserved"; readonly at: EpochMs; readonly node: ClusterNode }
   | {

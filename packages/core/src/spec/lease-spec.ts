@@ -1,5 +1,5 @@
 import { ParseResult, Schema } from "effect";
-import type { AutoscalerPolicyName, AutoscalingSpec, ColocationRules, LeaseSpec, ModelRef, RenewalSpec, Where } from "./types.js";
+import type { AutoscalerPolicyName, AutoscalingMode, AutoscalingSpec, ColocationRules, LeaseSpec, ModelRef, RenewalSpec, Where } from "./types.js";
 import { Issues, isPlainObject, show, type SpecPath, plain } from "./issues.js";
 import { BytesFromQuantity } from "./quantity.js";
 import { DurationFromString } from "./duration.js";
@@ -27,6 +27,7 @@ export interface AutoscalingInput {
   readonly minReplicas?: number;
   readonly maxReplicas: number;
   readonly policy?: "hpa" | "berth";
+  readonly mode?: AutoscalingMode;
 }
 
 export interface ColocationInput {
@@ -67,6 +68,7 @@ export const AutoscalingSpecSchema = Schema.Struct({
   minReplicas: Count,
   maxReplicas: Count,
   policy: Schema.Literal("hpa", "berth"),
+  mode: Schema.optional(Schema.Literal("builtin", "hpa")),
 });
 
 /** The decoded shape, as a Schema (the store persists decoded specs with it). */
@@ -90,6 +92,9 @@ const Metric = Schema.String.pipe(Schema.filter((s) => METRIC.test(s))).annotati
 });
 const Policy = Schema.declare((u): u is AutoscalerPolicyName => u === "hpa" || u === "berth", {
   message: plain((issue) => `${show(issue.actual)} is not an autoscaler policy: use "hpa" (Kubernetes' algorithm) or "berth"`),
+});
+const Mode = Schema.declare((u): u is AutoscalingMode => u === "builtin" || u === "hpa", {
+  message: plain((issue) => `${show(issue.actual)} is not an autoscaling mode: use "hpa" (the backend's HorizontalPodAutoscaler) or "builtin" (berthd scales)`),
 });
 const Replicas = (what: string) => wholeNumber(what, 1, MAX_REPLICAS);
 
@@ -131,7 +136,7 @@ const readRenewal = (value: unknown, issues: Issues): RenewalSpec | undefined =>
 
 const readAutoscaling = (value: unknown, issues: Issues): AutoscalingSpec | undefined => {
   const path: SpecPath = ["autoscaling"];
-  const object = issues.object(value, path, ["metric", "target", "minReplicas", "maxReplicas", "policy"], "autoscaling");
+  const object = issues.object(value, path, ["metric", "target", "minReplicas", "maxReplicas", "policy", "mode"], "autoscaling");
   if (object === undefined) return undefined;
   const before = issues.list.length;
   const metric = issues.required(object, "metric", Metric, path, "metric is missing: name the metric to scale on, e.g. queue_time, inflight or rps");
@@ -139,11 +144,12 @@ const readAutoscaling = (value: unknown, issues: Issues): AutoscalingSpec | unde
   const minReplicas = issues.optional(object, "minReplicas", Replicas("minReplicas"), path, DEFAULT_MIN_REPLICAS);
   const maxReplicas = issues.required(object, "maxReplicas", Replicas("maxReplicas"), path, `maxReplicas is missing: give the most replicas to scale to (up to ${MAX_REPLICAS})`);
   const policy = issues.optional(object, "policy", Policy, path, DEFAULT_AUTOSCALER_POLICY);
+  const mode = issues.optional(object, "mode", Mode, path, undefined);
   if (minReplicas !== undefined && maxReplicas !== undefined && minReplicas > maxReplicas) {
     issues.add([...path, "maxReplicas"], maxReplicas, `maxReplicas (${maxReplicas}) is below minReplicas (${minReplicas})`);
   }
   if (issues.list.length > before) return undefined;
-  return { metric: metric!, target: target!, minReplicas: minReplicas!, maxReplicas: maxReplicas!, policy: policy! };
+  return { metric: metric!, target: target!, minReplicas: minReplicas!, maxReplicas: maxReplicas!, policy: policy!, ...(mode !== undefined ? { mode } : {}) };
 };
 
 const readColocation = (value: unknown, self: unknown, issues: Issues): ColocationRules | undefined => {

@@ -32,6 +32,14 @@ export interface RenewalSpec {
 
 export type AutoscalerPolicyName = "hpa" | "berth";
 
+/**
+ * Who scales an autoscaled bespoke lease: "builtin", berthd's autoscaler (the core, on `policy`);
+ * "hpa", the backend's own (a Kubernetes HorizontalPodAutoscaler on the lease's metric), whose
+ * replica counts the core applies within [minReplicas, maxReplicas] and what fits. A backend
+ * without one falls back to builtin.
+ */
+export type AutoscalingMode = "builtin" | "hpa";
+
 export interface AutoscalingSpec {
   /** Metric name, e.g. `queue_time` (ms), `inflight`, `rps`. */
   readonly metric: string;
@@ -40,6 +48,8 @@ export interface AutoscalingSpec {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly policy: AutoscalerPolicyName;
+  /** Absent: the backend's default (`hpa` on Kubernetes, `builtin` elsewhere). */
+  readonly mode?: AutoscalingMode;
 }
 
 /** Where a lease runs: a server made for it, or a shared pool with a quota. */
