@@ -10,7 +10,8 @@ import { findExecutable } from "@berth/backends/process/runtime";
  * network of this machine can reach (a single-node or edge cluster): host network, endpoints on
  * 127.0.0.1, any node (berthd's node is `local`, the cluster's has its own name), and no
  * `nvidia.com/gpu` request when this machine has no NVIDIA driver (berthd then offers a pretend
- * GPU that no device plugin could satisfy).
+ * GPU that no device plugin could satisfy), and berthd's own autoscaler (an HPA needs a custom
+ * metrics adapter serving the lease's metric, which a cluster made for one machine lacks).
  */
 export function oneMachineDefaults(config: BerthdConfigShape, hasNvidiaDriver: boolean = findExecutable("nvidia-smi") !== undefined): BerthdConfigShape {
   switch (config.backend.kind) {
@@ -21,7 +22,14 @@ export function oneMachineDefaults(config: BerthdConfigShape, hasNvidiaDriver: b
         ...config,
         backend: {
           ...config.backend,
-          kubernetes: { network: "host", endpointHost: "127.0.0.1", nodeSelection: "any", ...(hasNvidiaDriver ? {} : { requestGpus: false }), ...config.backend.kubernetes },
+          kubernetes: {
+            network: "host",
+            endpointHost: "127.0.0.1",
+            nodeSelection: "any",
+            autoscaling: "builtin",
+            ...(hasNvidiaDriver ? {} : { requestGpus: false }),
+            ...config.backend.kubernetes,
+          },
         },
       };
     default:

@@ -8,9 +8,9 @@ import { oneMachineDefaults } from "../start/one-machine-defaults.js";
 const load = (inline: unknown) => Effect.runPromise(loadConfig({ cwd: "/srv", env: {}, inline }));
 
 describe("npm start's one-machine defaults", () => {
-  it("kubernetes: host network on 127.0.0.1, any node, no GPU request without a driver; set options win", async () => {
+  it("kubernetes: host network on 127.0.0.1, any node, builtin autoscaling, no GPU request without a driver; set options win", async () => {
     const config = await load({ backend: { kind: "kubernetes" } });
-    expect(oneMachineDefaults(config, false).backend.kubernetes).toEqual({ network: "host", endpointHost: "127.0.0.1", nodeSelection: "any", requestGpus: false });
+    expect(oneMachineDefaults(config, false).backend.kubernetes).toEqual({ network: "host", endpointHost: "127.0.0.1", nodeSelection: "any", autoscaling: "builtin", requestGpus: false });
     expect(oneMachineDefaults(config, true).backend.kubernetes).not.toHaveProperty("requestGpus");
     const chosen = await load({ backend: { kind: "kubernetes", kubernetes: { network: "pod", requestGpus: true } } });
     expect(oneMachineDefaults(chosen, false).backend.kubernetes).toMatchObject({ network: "pod", requestGpus: true, nodeSelection: "any" });

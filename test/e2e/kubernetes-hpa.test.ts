@@ -45,7 +45,8 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend in hp
           nodeSelection: "any",
           retryBaseMs: 50,
           requestGpus: false,
-          // autoscaling: hpa is the default.
+          // The backend's default; said here because npm start's one-machine default is builtin.
+          autoscaling: "hpa",
         },
       },
       images: { default: KUBE_IMAGE },
