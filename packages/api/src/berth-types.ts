@@ -55,6 +55,8 @@ export interface Autoscaling {
   readonly maxReplicas: number;
   /** "hpa" or "berth". */
   readonly policy: string;
+  /** "hpa" (the backend's autoscaler) or "builtin" (berthd's); empty: the backend's default. */
+  readonly mode: string;
 }
 
 export interface Colocation {

@@ -13,7 +13,7 @@ const MESSAGES: Record<string, Keys<object>> = {
   ModelRef: { name: true, version: true, repository: true } satisfies Keys<T.ModelRef>,
   Resources: { gpuMemory: true, gpus: true, gpuMilli: true, cpu: true, memory: true, gpuModels: true } satisfies Keys<T.Resources>,
   Renewal: { enabled: true, activityWindow: true } satisfies Keys<T.Renewal>,
-  Autoscaling: { metric: true, target: true, minReplicas: true, maxReplicas: true, policy: true } satisfies Keys<T.Autoscaling>,
+  Autoscaling: { metric: true, target: true, minReplicas: true, maxReplicas: true, policy: true, mode: true } satisfies Keys<T.Autoscaling>,
   Colocation: { with: true, notWith: true } satisfies Keys<T.Colocation>,
   LeaseSpec: {
     name: true, models: true, pool: true, quota: true, resources: true, image: true, minDuration: true, renewal: true,

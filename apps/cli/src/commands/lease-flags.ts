@@ -26,6 +26,13 @@ export const LEASE_CREATE_FLAGS: readonly FlagSpec[] = [
   { name: "min-replicas", kind: "int", value: "N", description: "autoscaling: fewest replicas (default 1)" },
   { name: "max-replicas", kind: "int", value: "N", description: "autoscaling: most replicas" },
   { name: "policy", kind: "string", value: "POLICY", choices: ["hpa", "berth"], description: "autoscaler policy (default hpa)" },
+  {
+    name: "autoscaling-mode",
+    kind: "string",
+    value: "MODE",
+    choices: ["hpa", "builtin"],
+    description: "who scales: hpa (the backend's HorizontalPodAutoscaler, Kubernetes) or builtin (berthd) (default: the backend's; hpa on Kubernetes)",
+  },
   { name: "with", kind: "list", value: "LEASE", description: "share a server with this lease (repeatable)" },
   { name: "not-with", kind: "list", value: "LEASE", description: "never share a server with this lease (repeatable)" },
   { name: "label", short: "l", kind: "list", value: "KEY=VALUE", description: "a label (repeatable)" },

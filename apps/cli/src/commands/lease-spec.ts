@@ -92,6 +92,7 @@ export const leaseSpecInput = (name: string | undefined, flags: Flags): Record<s
     minReplicas: flags.int("min-replicas"),
     maxReplicas: flags.int("max-replicas"),
     policy: flags.string("policy"),
+    mode: flags.string("autoscaling-mode"),
   });
   const colocation = defined({
     with: flags.list("with").length > 0 ? flags.list("with") : undefined,
@@ -151,6 +152,7 @@ export const leaseSpecMessage = (input: LeaseSpecInput): Input<LeaseSpec> => {
       minReplicas: input.autoscaling.minReplicas ?? 0,
       maxReplicas: input.autoscaling.maxReplicas,
       policy: input.autoscaling.policy ?? "",
+      mode: input.autoscaling.mode ?? "",
     },
     colocation: input.colocation === undefined ? null : { with: input.colocation.with ?? [], notWith: input.colocation.notWith ?? [] },
     labels: input.labels ?? {},

@@ -43,6 +43,7 @@ const create: Verb = {
     "berth lease create vision -m densenet_onnx@models -m resnet50:3@models --gpu-memory 4Gi --duration 30m --activity-window 5m",
     "berth lease create shared -m simple --pool small --quota 2Gi",
     "berth lease create llm -m llama@hf --gpu-memory 20Gi --gpus 1 --min-replicas 1 --max-replicas 4 --metric queue_time --target 200ms --wait",
+    "berth lease create chat -m simple --max-replicas 3 --metric inflight --target 4 --autoscaling-mode builtin  # berthd scales, no HPA or metrics adapter",
     "berth lease create -f lease.yaml --wait -o json",
     "berth lease create web -m simple --idempotency-key deploy-42  # run again with the same key: still one lease",
   ],

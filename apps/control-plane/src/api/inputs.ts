@@ -40,6 +40,8 @@ export const leaseSpecInput = (spec: T.LeaseSpec | null | undefined, tenant: str
             minReplicas: num(spec.autoscaling.minReplicas),
             maxReplicas: spec.autoscaling.maxReplicas,
             policy: str(spec.autoscaling.policy) as "hpa" | "berth" | undefined,
+            // Checked by the spec's validation (INVALID_ARGUMENT at `autoscaling.mode`); empty = the backend's default.
+            mode: str(spec.autoscaling.mode) as "hpa" | "builtin" | undefined,
           }) as LeaseSpecInput["autoscaling"])
         : undefined,
     colocation: spec?.colocation ? defined({ with: spec.colocation.with?.length ? [...spec.colocation.with] : undefined, notWith: spec.colocation.notWith?.length ? [...spec.colocation.notWith] : undefined }) : undefined,

@@ -39,7 +39,7 @@ export const leaseSpecView = (spec: LeaseSpec): Out<T.LeaseSpec> => ({
   image: spec.image,
   minDuration: formatDuration(spec.minDuration),
   renewal: { enabled: spec.renewal.enabled, activityWindow: formatDuration(spec.renewal.activityWindow) },
-  autoscaling: spec.autoscaling === undefined ? null : { ...spec.autoscaling },
+  autoscaling: spec.autoscaling === undefined ? null : { ...spec.autoscaling, mode: spec.autoscaling.mode ?? "" },
   colocation: { with: [...spec.colocation.with], notWith: [...spec.colocation.notWith] },
   labels: { ...spec.labels },
 });
