@@ -182,7 +182,7 @@ describe("the router following a real berthd", () => {
     expect((await infer()).status).toBe(404);
 
     let last: Lease | null = null;
-    for await (const p of client.lease.create({ spec: { name: "feed-a", models: [{ name: "simple" }], resources: { gpuMemory: "256Mi" } }, wait: true })) last = p.lease;
+    for await (const p of client.lease.create({ spec: { name: "feed-a", models: [{ name: "simple" }], resources: { gpuMemory: "256Mi" }, minDuration: "1s" }, wait: true })) last = p.lease;
     expect(last?.phase).toBe("LEASE_PHASE_READY");
 
     const answer = await until("an inference through the router", async () => {
@@ -193,6 +193,7 @@ describe("the router following a real berthd", () => {
     expect(answer.outputs?.find((o) => o.name === "OUTPUT1")?.data).toEqual(INPUT0.map((x, i) => x - INPUT1[i]!));
     expect(routes.current().leases.map((l) => l.name)).toEqual(["feed-a"]);
 
+    // heldUntil is the lease's expiry: with a minimum duration that ended, the activity window (renewals) holds it.
     const before = timestampToMs((await client.lease.get({ name: "feed-a" })).heldUntil) ?? 0;
     await new Promise((r) => setTimeout(r, 20));
     expect(router.drainActivity()).toEqual([{ lease: "feed-a", requests: 1 }]);

@@ -265,7 +265,8 @@ export const makeExecutor = Effect.gen(function* () {
       }
       const event = observationEvent(snapshot, observation.server, at);
       if (event !== undefined) {
-        yield* logDebug("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas, ...(event.failure !== undefined ? { failure: event.failure } : {}) });
+        // A server changing state is rare and what operators look for first (unlike per-lease decisions): kept at info.
+        yield* logInfo("server observed", { serverId: event.serverId, state: event.state, readyReplicas: event.readyReplicas, ...(event.failure !== undefined ? { failure: event.failure } : {}) });
         yield* engine.submit(event);
         // The backend gave up on it and the state has let it go: what is left of it (stopped
         // containers, whose logs are now in the leases' reason) goes too.
