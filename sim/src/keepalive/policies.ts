@@ -26,6 +26,10 @@ const rentOrBuyOnly: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, 
 const alone: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, fleetPrior: 0 };
 /** Berth at the base price alone: memory pressure does not move it (the default before the shadow price). */
 const basePriceOnly: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, pressureWindow: 0 };
+/** Berth with U, the keep-alive before any pre-warm, from all of the lease's gaps, and a plain time-of-day window: the plan before this session. */
+const warmFromAllGaps: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, warmFromAllGaps: true, timeOfDayTaper: false };
+/** Berth with the gaps of the +-6 h window weighing alike (no taper). */
+const plainWindow: BerthKeepAliveOptions = { ...defaultBerthKeepAliveOptions, timeOfDayTaper: false };
 
 export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   "fixed-10m": () => ({
@@ -46,11 +50,19 @@ export const simPolicies: Readonly<Record<string, () => SimPolicy>> = {
   }),
   berth: () => ({
     name: "berth", keepAlive: pooledBerthKeepAlive(), eviction: costAware(), unloadAtExpiry: true,
-    describe: "cost-optimal unload + pre-warm plan from each model's idle gaps pooled with the fleet's (k = 10), lulls dated by time of day, memory priced at the base price plus the budget's shadow price (evictions over the last day); cost-aware eviction when memory is full",
+    describe: "cost-optimal keep-alive + unload + pre-warm plan from each model's idle gaps near this time of day pooled with the fleet's (k = 10), lulls dated by time of day, memory priced at the base price plus the budget's shadow price (evictions over the last day); cost-aware eviction when memory is full",
   }),
   "berth-base": () => ({
     name: "berth-base", keepAlive: pooledBerthKeepAlive(basePriceOnly), eviction: costAware(), unloadAtExpiry: true,
     describe: "ablation: Berth at the base price alone (no shadow price from memory pressure)",
+  }),
+  "berth-window": () => ({
+    name: "berth-window", keepAlive: pooledBerthKeepAlive(plainWindow), eviction: costAware(), unloadAtExpiry: true,
+    describe: "ablation: Berth with every gap of the +-6 h time-of-day window weighing alike (no taper)",
+  }),
+  "berth-allgaps": () => ({
+    name: "berth-allgaps", keepAlive: pooledBerthKeepAlive(warmFromAllGaps), eviction: costAware(), unloadAtExpiry: true,
+    describe: "ablation: Berth with the keep-alive before the pre-warm (U) from all of a model's gaps, not those near this time of day, and no taper (with @240m: the default before this session)",
   }),
   "berth-alone": () => ({
     name: "berth-alone", keepAlive: pooledBerthKeepAlive({ ...alone, pressureWindow: 0 }), eviction: costAware(), unloadAtExpiry: true,
@@ -84,12 +96,12 @@ export const simPolicy = (name: string): SimPolicy | undefined => {
     const breakEven = w[2] === undefined ? defaultBerthKeepAliveOptions.breakEven : Number(w[2]) * MINUTE;
     return { ...simPolicies.berth(), name, keepAlive: pooledBerthKeepAlive({ ...defaultBerthKeepAliveOptions, pressureWindow, breakEven }) };
   }
-  const m = /^(berth|berth-warm|berth-rent|berth-alone|berth-base)@(\d+(?:\.\d+)?)m$/.exec(name);
+  const m = /^(berth|berth-warm|berth-rent|berth-alone|berth-base|berth-allgaps|berth-window)@(\d+(?:\.\d+)?)m$/.exec(name);
   if (!m || !(Number(m[2]) > 0)) return undefined;
   const base = simPolicies[m[1]]();
   const breakEven = Number(m[2]) * MINUTE;
   if (m[1] === "berth-rent") return { ...base, name, keepAlive: berthKeepAlive({ ...rentOrBuyOnly, breakEven }) };
-  const options = m[1] === "berth-alone" ? { ...alone, pressureWindow: 0 } : m[1] === "berth-base" ? basePriceOnly : defaultBerthKeepAliveOptions;
+  const options = m[1] === "berth-alone" ? { ...alone, pressureWindow: 0 } : m[1] === "berth-base" ? basePriceOnly : m[1] === "berth-allgaps" ? warmFromAllGaps : m[1] === "berth-window" ? plainWindow : defaultBerthKeepAliveOptions;
   return { ...base, name, keepAlive: pooledBerthKeepAlive({ ...options, breakEven }) };
 };
 export const defaultPolicyNames = ["fixed-10m", "fixed-20m", "hybrid", "lru", "berth", "berth-warm"];

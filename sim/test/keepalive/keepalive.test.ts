@@ -145,6 +145,16 @@ describe.skipIf(!haveData)("on the real trace", () => {
     expect(berth.memoryGiBHours).toBeLessThanOrEqual(0.8 * hybrid.memoryGiBHours);
     expect(base.memoryGiBHours).toBeGreaterThan(0.8 * hybrid.memoryGiBHours);
   }, 180_000);
+
+  it("at 1,280 GiB (no pressure) Berth has fewer cold starts than hybrid under 80% of its memory, and fewer than with U from all gaps at the old base price", async () => {
+    const trace = await loadRequestTrace(path.join(dataDir, "lora_request_trace.csv"));
+    const lat = await loadLoadLatencies(path.join(dataDir, "basemodel_update_latency_anon.csv"));
+    const [hybrid, berth, before] = ["hybrid", "berth", "berth-allgaps@240m"].map((p) => runOne(trace, lat, p, 42, 1280));
+    expect(berth.evictions).toBe(0);
+    expect(berth.coldStarts).toBeLessThan(hybrid.coldStarts);
+    expect(berth.memoryGiBHours).toBeLessThanOrEqual(0.8 * hybrid.memoryGiBHours);
+    expect(berth.coldStarts).toBeLessThan(before.coldStarts);
+  }, 180_000);
 });
 
 describe("command", () => {

@@ -139,6 +139,19 @@ export class GapProfile {
     }
     return added;
   }
+
+  /**
+   * Like addNearTimeOfDay, but a gap that began d whole hours from `since`'s hour weighs
+   * (H + 1 - d) / (H + 1), H = `halfWindowHours`: the nearer in the day it began, the more it
+   * says about this idle period. Built as the mean of the windows of 0..H hours. Returns the
+   * weight added (before scaling).
+   */
+  addNearTimeOfDayTapered(into: BinnedGaps, since: EpochMs, halfWindowHours: number, scale = 1): number {
+    const windows = Math.min(halfWindowHours, HOURS / 2) + 1;
+    let added = 0;
+    for (let r = 0; r < windows; r++) added += this.addNearTimeOfDay(into, since, r, scale / windows) / windows;
+    return added;
+  }
 }
 
 /** Adds `scale` x `from` to `into`. */

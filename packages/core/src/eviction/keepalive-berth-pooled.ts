@@ -13,9 +13,10 @@
 // the fleet has shown, so the first leases are not planned from an empty fleet. Tuned once on
 // seed 42 at 640 GiB (sim/results/keepalive.md): k = 10.
 //
-// The plan is then chosen as in berthWindows (U from all gaps, the pre-warm from those near
-// this time of day; keepalive-plan.ts), on the binned summaries of gap-profile.ts, so a
-// decision costs O(bins + long gaps) instead of sorting the lease's history.
+// The plan is then chosen as in berthWindows (U, then the pre-warm, both from the gaps near
+// this time of day, here weighted by how near: `timeOfDayTaper`; keepalive-plan.ts), on the
+// binned summaries of gap-profile.ts, so a decision costs O(bins + long gaps) instead of
+// sorting the lease's history.
 //
 // State: the policy learns from the histories it is handed. A caller hands each lease's
 // history as one array that only grows (the simulator and the lease store both do); a policy
@@ -104,24 +105,30 @@ export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeep
       const breakEven = input.size > 0 ? penalty / hold : o.maxKeepAlive;
       return { prewarm: 0, keepAlive: Math.min(o.maxKeepAlive, breakEven), mode: "NoHistory" };
     }
-    // U: the single keep-alive over all gaps, own and pooled.
-    clear(all);
-    addBinned(all, own.all);
-    if (k > 0) addBinned(all, fleet.all, k / fleet.total);
-    const allSupport = binnedSupport(all);
-    const warmFor = weightedKeepAlive(allSupport.values, allSupport.weights, hold, penalty, o.maxKeepAlive);
     // (P, E): from the gaps near this time of day, own and pooled; all own gaps when too few.
+    const since = input.idleSince;
+    const addNear = (g: GapProfile, into: BinnedGaps): number =>
+      o.timeOfDayTaper ? g.addNearTimeOfDayTapered(into, since, halfHours) : g.addNearTimeOfDay(into, since, halfHours);
     clear(near);
-    if (own.addNearTimeOfDay(near, input.idleSince, halfHours) < minNear) {
+    if (addNear(own, near) < minNear) {
       clear(near);
       addBinned(near, own.all);
     }
     if (k > 0) {
       clear(pooled);
-      const weight = fleet.addNearTimeOfDay(pooled, input.idleSince, halfHours);
+      const weight = addNear(fleet, pooled);
       if (weight > 0) addBinned(near, pooled, k / weight);
     }
     const support = binnedSupport(near);
+    // U: the single keep-alive over the same gaps (with warmFromAllGaps: over all gaps, own and pooled).
+    let warmFor: number;
+    if (o.warmFromAllGaps) {
+      clear(all);
+      addBinned(all, own.all);
+      if (k > 0) addBinned(all, fleet.all, k / fleet.total);
+      const allSupport = binnedSupport(all);
+      warmFor = weightedKeepAlive(allSupport.values, allSupport.weights, hold, penalty, o.maxKeepAlive);
+    } else warmFor = weightedKeepAlive(support.values, support.weights, hold, penalty, o.maxKeepAlive);
     const plan = optimalPlan(support.values, { hold, loadPenalty: penalty, lead: o.leadLoads * input.loadTime, maxWarm: o.maxKeepAlive, warmFor }, support.weights);
     if (plan.prewarmAt > plan.warmFor) return { prewarm: plan.prewarmAt, warmFor: plan.warmFor, keepAlive: plan.warmUntil, mode: "Prewarm" };
     return { prewarm: 0, keepAlive: plan.warmUntil, mode: "CostOptimal" };

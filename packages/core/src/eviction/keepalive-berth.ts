@@ -13,10 +13,12 @@
 // `referenceLoad` reload. A single T is the best plan only when the gaps are one cluster. On
 // real traffic they are not: most gaps are seconds to minutes inside a session, and the rest
 // are hours, ending when the users come back. So Berth plans each idle period as: warm until U,
-// unloaded, pre-warmed from P - lead, warm until E; it takes the (U, P, E) of least expected
-// cost over the lease's empirical gaps, exactly (keepalive-plan.ts). The gaps it uses are the
-// ones that began at about the same time of day as this idle period (keepalive-time-of-day.ts),
-// when there are enough of them: that is what dates the return after a nightly lull.
+// unloaded, pre-warmed from P - lead, warm until E: U the least-cost single keep-alive, then
+// the (P, E) of least expected cost given U, over the lease's empirical gaps, exactly
+// (keepalive-plan.ts). The gaps it uses are the ones that began at about the same time of day
+// as this idle period (keepalive-time-of-day.ts), when there are enough of them: that dates
+// the return after a nightly lull, and it tells a daytime pause (worth holding through) from
+// the night (not worth it).
 // With too little history we use the deterministic rent-or-buy rule, T = the lease's own
 // break-even time (loadTime / (price x size)), which never costs more than twice the best
 // choice in hindsight. When memory is needed sooner, cost-aware eviction decides (cost-aware.ts).
@@ -53,13 +55,19 @@ export interface BerthKeepAliveOptions {
   readonly leadLoads: number;
   /** Condition on gaps that began within this of the idle period's time of day (0: off). */
   readonly timeOfDayWindow: DurationMs;
+  /**
+   * Weigh those gaps by how near in the day they began, from 1 at the same hour down to
+   * 1/(H+1) at H whole hours away (false: all gaps in the window weigh 1). Only the pooled
+   * policy uses it; the exact form uses the plain window.
+   */
+  readonly timeOfDayTaper: boolean;
   /** Fewest such gaps to condition on; below it all gaps count. */
   readonly timeOfDaySamples: number;
   /** Gaps longer than this count by their time of day of return (see gapsNearTimeOfDay). */
   readonly timeOfDayShiftAbove: DurationMs;
   /**
-   * Choose U as the single keep-alive over all recent gaps, and only the pre-warm from the
-   * time-of-day gaps (false: the whole plan from the time-of-day gaps).
+   * Choose U as the single keep-alive over all recent gaps (false: over the gaps near this time
+   * of day); the pre-warm is always planned from the gaps near this time of day.
    */
   readonly warmFromAllGaps: boolean;
   /**
@@ -81,7 +89,11 @@ export interface BerthKeepAliveOptions {
 }
 
 export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
-  breakEven: 4 * HOUR,
+  // The operator's base price of an idle GiB-hour: holding a median (23 GiB) model warm 4.75 h
+  // costs one median (22.7 s) reload. A setting, not a law. It was 4 h until U came from the
+  // tapered time-of-day gaps, which spend less memory at any price; 4.75 h spends what the 4 h
+  // plan spent, over the budgets of the keep-alive experiment (sim/results/keepalive.md).
+  breakEven: 4.75 * HOUR,
   referenceSize: 23 * GiB,
   referenceLoad: 22_700,
   minSamples: 5,
@@ -96,9 +108,16 @@ export const defaultBerthKeepAliveOptions: BerthKeepAliveOptions = {
   // Tuned once on seed 42 at 640 GiB (sim/results/keepalive.md): +-6 h holds enough days of a
   // lease's lulls to date their end; narrower windows leave too few gaps, wider ones mix in noon.
   timeOfDayWindow: 6 * HOUR,
+  // A gap that began at this hour says more about this idle period than one that began 6 h
+  // off: fewer cold starts at equal memory at every budget (sim/results/keepalive.md).
+  timeOfDayTaper: true,
   timeOfDaySamples: 5,
   timeOfDayShiftAbove: 2 * HOUR,
-  warmFromAllGaps: true,
+  // U from the same time-of-day gaps as the pre-warm: a lease's next gap at 3 pm is rarely its
+  // overnight lull, so holding through a 1-4 h daytime lull pays where the all-day mix says it
+  // does not (and the reverse at night). Fewer cold starts at the same memory on the Alibaba
+  // GenAI trace at 640 and 1,280 GiB (sim/results/keepalive.md).
+  warmFromAllGaps: false,
   referencePenalty: true,
   // A lease's gaps weigh n against the fleet's 10 (sim/results/keepalive.md).
   fleetPrior: 10,
@@ -189,11 +208,13 @@ export const berthWindows = (input: KeepAliveInput, o: BerthKeepAliveOptions = d
   }
   const model = { hold: memoryPrice(o) * input.size, loadPenalty: penalty, lead: o.leadLoads * input.loadTime, maxWarm: o.maxKeepAlive };
   const sorted = presorted ? input.sortedGaps! : gaps.map((g) => Math.max(0, g)).sort((a, b) => a - b);
-  // The time-of-day gaps are few and they date the return; all gaps estimate the short ones better.
+  // U is the single keep-alive, chosen before the pre-warm so that the plan does not unload
+  // between a lease's usual pauses only to reload for the next one; with warmFromAllGaps, from
+  // all recent gaps rather than those near this time of day.
   const allSorted = input.sortedGaps !== undefined && input.sortedGaps.length === input.idleGaps.length && input.idleGaps.length <= o.historyLimit;
-  const warmFor = timeOfDay && o.warmFromAllGaps
-    ? costOptimalKeepAlive(allSorted ? input.sortedGaps! : input.idleGaps.slice(-o.historyLimit), model.loadPenalty, input.size, o, allSorted)
-    : undefined;
+  const warmFor = !timeOfDay ? undefined
+    : o.warmFromAllGaps ? costOptimalKeepAlive(allSorted ? input.sortedGaps! : input.idleGaps.slice(-o.historyLimit), model.loadPenalty, input.size, o, allSorted)
+    : costOptimalKeepAlive(sorted, model.loadPenalty, input.size, o, true);
   const plan = optimalPlan(sorted, { ...model, warmFor });
   if (plan.prewarmAt > plan.warmFor) {
     return { prewarm: plan.prewarmAt, warmFor: plan.warmFor, keepAlive: plan.warmUntil, mode: "Prewarm" };

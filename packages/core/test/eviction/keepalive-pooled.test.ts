@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HOUR, MINUTE, type KeepAliveInput, type KeepAliveWindows } from "../../src/eviction/keepalive.js";
-import { defaultBerthKeepAliveOptions, memoryPrice } from "../../src/eviction/keepalive-berth.js";
+import { berthWindows, defaultBerthKeepAliveOptions, memoryPrice } from "../../src/eviction/keepalive-berth.js";
 import { pooledBerthKeepAlive, weightedKeepAlive } from "../../src/eviction/keepalive-berth-pooled.js";
 import { emptyBinnedGaps, GAP_BINS, gapBin, GapProfile } from "../../src/eviction/gap-profile.js";
 import { DAY, timeOfDayOffset } from "../../src/eviction/keepalive-time-of-day.js";
@@ -53,6 +53,40 @@ describe("gap profile (binned, by hour of day)", () => {
         },
       ),
       { numRuns: 80 },
+    );
+  });
+
+  it("property: the tapered window weighs a gap that began d hours off by (H + 1 - d) / (H + 1)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 20 * DAY }), fc.integer({ min: 0, max: 30 * HOUR })), { maxLength: 40 }),
+        fc.integer({ min: 21 * DAY, max: 22 * DAY }),
+        fc.integer({ min: 0, max: 8 }),
+        (pairs, since, half) => {
+          const profile = new GapProfile(2 * HOUR);
+          for (const [start, gap] of pairs) profile.add(start, gap);
+          const got = emptyBinnedGaps();
+          const weight = profile.addNearTimeOfDayTapered(got, since, half, 2);
+          const want = emptyBinnedGaps();
+          let total = 0;
+          for (const [start, gap] of pairs) {
+            const d0 = Math.abs(hourOfDay(start) - hourOfDay(since));
+            const d = Math.min(d0, 24 - d0);
+            if (d > half) continue;
+            const w = (half + 1 - d) / (half + 1);
+            const g = gap > 2 * HOUR ? Math.max(0, gap + timeOfDayOffset(start, since)) : gap;
+            want.weight[gapBin(g)] += 2 * w;
+            want.sum[gapBin(g)] += 2 * w * g;
+            total += w;
+          }
+          expect(weight).toBeCloseTo(total, 9);
+          for (let b = 0; b < GAP_BINS; b++) {
+            expect(got.weight[b]).toBeCloseTo(want.weight[b], 9);
+            expect(got.sum[b]).toBeCloseTo(want.sum[b], 0);
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 
@@ -173,6 +207,40 @@ describe("berth keep-alive with a pooled fleet prior", () => {
     // Asking again about the same history does not count its gaps twice.
     expect(ask(p, h, at(8, 10))).toEqual(first);
     expect(h).toEqual(copy);
+  });
+
+  it("holds through a daytime pause by the day's gaps, not the night's: U comes from the gaps near this time of day", () => {
+    // 14 days: short pauses (20-90 min) from 08:00 to about 16:00, back at 20:00, then
+    // 3.5-4.5 h between uses through the night. A third of all gaps are about 4 h long.
+    const gaps: number[] = [];
+    const starts: number[] = [];
+    for (let d = 0; d < 14; d++) {
+      let t = at(d, 8);
+      for (let i = 0; t < at(d, 15, 30); i++) {
+        const g = (20 + ((d * 7 + i * 37) % 71)) * MINUTE;
+        starts.push(t);
+        gaps.push(g);
+        t += g;
+      }
+      starts.push(t, at(d, 20), at(d, 23, 30), at(d + 1, 3, 30));
+      gaps.push(at(d, 20) - t, 3.5 * HOUR, 4 * HOUR, 4.5 * HOUR);
+    }
+    const holds = (w: KeepAliveWindows) => (w.prewarm > (w.warmFor ?? 0) ? w.warmFor ?? 0 : w.keepAlive);
+    const noon = { ...history(gaps, starts), idleSince: at(14, 12) };
+    const byTime = pooledBerthKeepAlive(alone).windows(noon);
+    // At noon it holds through the daytime pauses (up to 90 min), and no longer.
+    expect(holds(byTime)).toBeGreaterThanOrEqual(85 * MINUTE);
+    expect(holds(byTime)).toBeLessThan(2 * HOUR);
+    // Planned from all gaps, the night's 4 h lulls make holding 4.5 h look cheaper at noon too.
+    const allDay = pooledBerthKeepAlive({ ...alone, warmFromAllGaps: true }).windows(noon);
+    expect(holds(allDay)).toBeGreaterThanOrEqual(4 * HOUR);
+    // The exact form agrees.
+    expect(holds(berthWindows(noon, alone))).toBeGreaterThanOrEqual(85 * MINUTE);
+    expect(holds(berthWindows(noon, alone))).toBeLessThan(2 * HOUR);
+    // At 23:30 the next gap is the night's 4 h: the lease is warm for the return, whether held or pre-warmed.
+    const night = pooledBerthKeepAlive(alone).windows({ ...noon, idleSince: at(14, 23, 30) });
+    expect(Math.max(holds(night), night.keepAlive)).toBeGreaterThanOrEqual(4 * HOUR);
+    expect(night.prewarm > (night.warmFor ?? 0) ? night.prewarm + lead : 0).toBeLessThanOrEqual(4 * HOUR + 1);
   });
 
   it("learns a daily lull online from the lease's own gaps (no fleet): pre-warms for the usual hour of return", () => {
