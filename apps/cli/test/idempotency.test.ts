@@ -1,22 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { runCli } from "./harness.js";
-import { startPeer, type Peer } from "./peer.js";
+import { usePeer } from "./peer-session.js";
 
-let peer: Peer;
-let berth: (...argv: string[]) => ReturnType<typeof runCli>;
+const session = usePeer();
+const berth = session.berth;
 
-beforeAll(async () => {
-  peer = await startPeer();
-  berth = (...argv) => runCli(argv, { BERTH_ADDRESS: peer.address });
-});
-afterAll(() => peer.close());
-beforeEach(() => {
-  peer.leases.clear();
-  peer.calls.length = 0;
-});
-
-const createKeys = (): unknown[] => peer.calls.filter((c) => c.method === "LeaseService.Create").map((c) => c.idempotencyKey);
+const createKeys = (): unknown[] => session.peer.calls.filter((c) => c.method === "LeaseService.Create").map((c) => c.idempotencyKey);
 
 describe("lease create idempotency keys", () => {
   it("sends --idempotency-key as the call's idempotency-key metadata", async () => {
@@ -36,7 +25,7 @@ describe("lease create idempotency keys", () => {
   });
 
   it("retries a create that found berthd unavailable with the same key", async () => {
-    peer.failNext("LeaseService.Create", { code: grpc.status.UNAVAILABLE, details: "berthd is stepping down" });
+    session.peer.failNext("LeaseService.Create", { code: grpc.status.UNAVAILABLE, details: "berthd is stepping down" });
     const created = await berth("lease", "create", "web", "-m", "simple", "--wait");
     expect(created.code).toBe(0);
     expect(created.stdout).toContain("lease/web Ready");
@@ -48,9 +37,9 @@ describe("lease create idempotency keys", () => {
   it("gives up after three unavailable answers (exit 9), every one with the same key", async () => {
     const unavailable = { code: grpc.status.UNAVAILABLE, details: "no leader" };
     // failNext holds one failure per method: arm the next one as each is used.
-    peer.failNext("LeaseService.Create", unavailable);
-    void waitForCalls(1).then(() => peer.failNext("LeaseService.Create", unavailable));
-    void waitForCalls(2).then(() => peer.failNext("LeaseService.Create", unavailable));
+    session.peer.failNext("LeaseService.Create", unavailable);
+    void waitForCalls(1).then(() => session.peer.failNext("LeaseService.Create", unavailable));
+    void waitForCalls(2).then(() => session.peer.failNext("LeaseService.Create", unavailable));
     const created = await berth("lease", "create", "web", "-m", "simple");
     expect(created.code).toBe(9);
     const keys = createKeys() as string[][];

@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "./harness.js";
-import { startPeer, type Peer } from "./peer.js";
+import { usePeer } from "./peer-session.js";
 
 // `berth lease create --autoscaling-mode hpa|builtin`: who scales the lease, sent as
 // LeaseSpec.autoscaling.mode (empty: the backend's default).
 
-let peer: Peer;
-let berth: (...argv: string[]) => ReturnType<typeof runCli>;
-
-beforeAll(async () => {
-  peer = await startPeer();
-  berth = (...argv) => runCli(argv, { BERTH_ADDRESS: peer.address });
-});
-afterAll(() => peer.close());
-beforeEach(() => {
-  peer.leases.clear();
-  peer.calls.length = 0;
-});
+const session = usePeer();
+const berth = session.berth;
 
 const sentAutoscaling = (): unknown =>
-  (peer.calls.filter((c) => c.method === "LeaseService.Create").at(-1)?.request as { spec: { autoscaling: unknown } } | undefined)?.spec.autoscaling;
+  (session.peer.calls.filter((c) => c.method === "LeaseService.Create").at(-1)?.request as { spec: { autoscaling: unknown } } | undefined)?.spec.autoscaling;
 const scaled = ["-m", "simple", "--max-replicas", "3", "--metric", "inflight", "--target", "4"];
 
 describe("berth lease create --autoscaling-mode", () => {
@@ -47,7 +36,7 @@ describe("berth lease create --autoscaling-mode", () => {
     const run = await berth("lease", "create", "chat", ...scaled, "--autoscaling-mode", "auto");
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--autoscaling-mode must be one of hpa, builtin, not "auto"');
-    expect(peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(0);
+    expect(session.peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(0);
   });
 
   it("reads autoscaling.mode from a spec file, checks it with its field path, and the flag overrides it", async () => {
@@ -67,7 +56,7 @@ describe("berth lease create --autoscaling-mode", () => {
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain("  autoscaling.mode: ");
     expect(bad.stderr).toContain('"sometimes" is not an autoscaling mode');
-    expect(peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(2);
+    expect(session.peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(2);
   });
 
   it("is in lease create --help, with its choices and an example", async () => {

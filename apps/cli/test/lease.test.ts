@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,22 +6,12 @@ import { parse as parseYaml } from "yaml";
 import * as grpc from "@grpc/grpc-js";
 import { invalidArgumentError } from "@berth/api/berth";
 import { runCli } from "./harness.js";
-import { startPeer, type Peer } from "./peer.js";
+import { usePeer } from "./peer-session.js";
 
-let peer: Peer;
-let berth: (...argv: string[]) => ReturnType<typeof runCli>;
+const session = usePeer();
+const berth = session.berth;
 
-beforeAll(async () => {
-  peer = await startPeer();
-  berth = (...argv) => runCli(argv, { BERTH_ADDRESS: peer.address });
-});
-afterAll(() => peer.close());
-beforeEach(() => {
-  peer.leases.clear();
-  peer.calls.length = 0;
-});
-
-const lastRequest = (method: string): unknown => peer.calls.filter((c) => c.method === method).at(-1)?.request;
+const lastRequest = (method: string): unknown => session.peer.calls.filter((c) => c.method === method).at(-1)?.request;
 
 describe("lease round trips", () => {
   it("creates, lists, shows, renews and releases a lease", async () => {
@@ -104,7 +94,7 @@ describe("lease round trips", () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toContain("the lease spec has 4 problems");
     for (const path of ["name:", "models[0]:", "resources.gpuMemory:", "minDuration:"]) expect(run.stderr).toContain(`  ${path}`);
-    expect(peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(0);
+    expect(session.peer.calls.filter((c) => c.method === "LeaseService.Create")).toHaveLength(0);
   });
 
   it("filters the list by phase and label selector", async () => {
@@ -168,7 +158,7 @@ describe("output formats", () => {
   });
 
   it("says so on stderr when a table is empty, and prints [] for json", async () => {
-    peer.leases.clear();
+    session.peer.leases.clear();
     expect(await berth("lease", "list")).toMatchObject({ code: 0, stdout: "", stderr: "No leases found.\n" });
     expect((await berth("lease", "list", "-o", "json")).stdout).toBe("[]\n");
   });
@@ -230,7 +220,7 @@ describe("lease create --wait", () => {
   });
 
   it("exits 10 when berthd never finishes the stream; on a terminal a spinner runs meanwhile", async () => {
-    const run = await runCli(["lease", "create", "hung", "-m", "stuck", "--gpu-memory", "1Gi", "--wait", "--wait-timeout", "50ms"], { BERTH_ADDRESS: peer.address }, true);
+    const run = await runCli(["lease", "create", "hung", "-m", "stuck", "--gpu-memory", "1Gi", "--wait", "--wait-timeout", "50ms"], { BERTH_ADDRESS: session.peer.address }, true);
     expect(run.code).toBe(10);
     expect(run.stderr).toContain("lease hung is still Loading");
     expect(run.stderr).toMatch(/\r\x1b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Loading {2}\d+s/);
@@ -253,14 +243,14 @@ describe("exit codes from gRPC status codes", () => {
     [grpc.status.UNKNOWN, 1],
   ];
   it.each(cases)("status %i -> exit %i, with berthd's message", async (code, exit) => {
-    peer.failNext("LeaseService.Get", { code, details: `the server says ${code}` });
+    session.peer.failNext("LeaseService.Get", { code, details: `the server says ${code}` });
     const run = await berth("lease", "status", "web");
     expect(run.code).toBe(exit);
     expect(run.stderr).toContain(`the server says ${code}`);
   });
 
   it("prints every field path of a server-side INVALID_ARGUMENT", async () => {
-    peer.failNext("LeaseService.Create", invalidArgumentError("the lease spec has 2 problems", [
+    session.peer.failNext("LeaseService.Create", invalidArgumentError("the lease spec has 2 problems", [
       { field: "image", description: "\"evil:latest\" is not on the allowlist" },
       { field: "models[0]", description: "simple is not in repository demo" },
     ]));
@@ -275,7 +265,7 @@ describe("exit codes from gRPC status codes", () => {
   });
 
   it("maps a stream's failure too (create --wait against a full cluster)", async () => {
-    peer.failNext("LeaseService.Create", { code: grpc.status.RESOURCE_EXHAUSTED, details: "no server has 80Gi of GPU memory free" });
+    session.peer.failNext("LeaseService.Create", { code: grpc.status.RESOURCE_EXHAUSTED, details: "no server has 80Gi of GPU memory free" });
     const run = await berth("lease", "create", "web", "-m", "simple", "--gpu-memory", "80Gi", "--wait");
     expect(run.code).toBe(7);
     expect(run.stderr).toContain("resource exhausted: no server has 80Gi of GPU memory free");
@@ -288,9 +278,9 @@ describe("exit codes from gRPC status codes", () => {
   });
 
   it("sends the token from --token or BERTH_TOKEN as a bearer token", async () => {
-    await runCli(["lease", "list"], { BERTH_ADDRESS: peer.address, BERTH_TOKEN: "from-env" });
-    expect(peer.calls.at(-1)?.authorization).toEqual(["Bearer from-env"]);
-    await runCli(["lease", "list", "--token", "from-flag"], { BERTH_ADDRESS: peer.address, BERTH_TOKEN: "from-env" });
-    expect(peer.calls.at(-1)?.authorization).toEqual(["Bearer from-flag"]);
+    await runCli(["lease", "list"], { BERTH_ADDRESS: session.peer.address, BERTH_TOKEN: "from-env" });
+    expect(session.peer.calls.at(-1)?.authorization).toEqual(["Bearer from-env"]);
+    await runCli(["lease", "list", "--token", "from-flag"], { BERTH_ADDRESS: session.peer.address, BERTH_TOKEN: "from-env" });
+    expect(session.peer.calls.at(-1)?.authorization).toEqual(["Bearer from-flag"]);
   });
 });
