@@ -7,7 +7,7 @@
 // the count reached goes to the BerthServer's status. Released, the HPA and BerthServer go too.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, KUBE_IMAGE, kubeCluster, kubectl, kubectlJson, type KubeItem, startKubeStack, type KubeStack } from "./support/kube-stack.js";
+import { createTestNamespace, eventually, kubeCluster, kubectl, kubectlJson, type KubeItem, kubeTestConfig, startKubeStack, type KubeStack } from "./support/kube-stack.js";
 
 const state = kubeCluster();
 const mustRun = process.env.CI === "true";
@@ -30,27 +30,10 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend in hp
 
   beforeAll(async () => {
     if (!state.up) throw new Error(`CI=true and no cluster: ${state.reason}`);
-    kubectl(kubeconfig, "create", "namespace", namespace);
-    await eventually("the namespace's default ServiceAccount", () => (kubectl(kubeconfig, "-n", namespace, "get", "serviceaccount", "default", "--ignore-not-found").trim() === "" ? undefined : true), 20_000);
-    stack = await startKubeStack(kubeconfig, {
-      placement: { keepWarm: false },
-      backend: {
-        kubernetes: {
-          namespace,
-          network: "host",
-          // Apart from the backend's tests (31000-31799) and the other e2e tests (32000-32399).
-          hostPorts: { first: 32400, last: 32599 },
-          endpointHost: "127.0.0.1",
-          imagePullPolicy: "Never",
-          nodeSelection: "any",
-          retryBaseMs: 50,
-          requestGpus: false,
-          // The backend's default; said here because npm start's one-machine default is builtin.
-          autoscaling: "hpa",
-        },
-      },
-      images: { default: KUBE_IMAGE },
-    });
+    await createTestNamespace(kubeconfig, namespace);
+    // Apart from the backend's tests (31000-31799) and the other e2e tests (32000-32399); hpa is
+    // the backend's default, said here because npm start's one-machine default is builtin.
+    stack = await startKubeStack(kubeconfig, kubeTestConfig(namespace, { first: 32400, last: 32599 }, { autoscaling: "hpa" }));
   }, 120_000);
 
   afterAll(async () => {

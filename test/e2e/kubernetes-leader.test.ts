@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, KUBE_IMAGE, kubeCluster, kubectl, kubectlJson, spawnKubeStack, type SpawnedKubeStack } from "./support/kube-stack.js";
+import { createTestNamespace, eventually, kubeCluster, kubectl, kubectlJson, kubeTestConfig, spawnKubeStack, type SpawnedKubeStack } from "./support/kube-stack.js";
 
 const state = kubeCluster();
 const mustRun = process.env.CI === "true";
@@ -17,29 +17,13 @@ describe.skipIf(!state.up && !mustRun)("berthd leader election with a coordinati
   const kubeconfig = state.up ? state.kubeconfig : "";
   const namespace = `berth-e2e-ha-${randomBytes(3).toString("hex")}`;
   const stacks: SpawnedKubeStack[] = [];
-  const config = (identity: string) => ({
-    placement: { keepWarm: false },
-    images: { default: KUBE_IMAGE },
-    backend: {
-      kubernetes: {
-        namespace,
-        network: "host",
-        // Apart from the backend's tests (31000-31599) and the routing e2e (32000-32299).
-        hostPorts: { first: 32300, last: 32399 },
-        endpointHost: "127.0.0.1",
-        imagePullPolicy: "Never",
-        nodeSelection: "any",
-        requestGpus: false,
-        leaderElection: { name: "berthd", identity, leaseDurationSeconds: 4, retryPeriodMs: 500 },
-      },
-    },
-  });
+  // Apart from the backend's tests (31000-31599) and the routing e2e (32000-32299).
+  const config = (identity: string) => kubeTestConfig(namespace, { first: 32300, last: 32399 }, { leaderElection: { name: "berthd", identity, leaseDurationSeconds: 4, retryPeriodMs: 500 } });
   const holder = () => kubectlJson<{ spec: { holderIdentity?: string; leaseTransitions?: number } }>(kubeconfig, "-n", namespace, "get", "leases.coordination.k8s.io", "berthd").spec;
 
   beforeAll(async () => {
     if (!state.up) throw new Error(`CI=true and no cluster: ${state.reason}`);
-    kubectl(kubeconfig, "create", "namespace", namespace);
-    await eventually("the namespace's default ServiceAccount", () => (kubectl(kubeconfig, "-n", namespace, "get", "serviceaccount", "default", "--ignore-not-found").trim() === "" ? undefined : true), 20_000);
+    await createTestNamespace(kubeconfig, namespace);
   }, 60_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inferSimple } from "./support/kserve.js";
-import { eventually, KUBE_IMAGE, kubeCluster, kubectl, kubectlJson, type KubeItem, startKubeStack, type KubeStack } from "./support/kube-stack.js";
+import { createTestNamespace, eventually, KUBE_IMAGE, kubeCluster, kubectl, kubectlJson, type KubeItem, kubeTestConfig, startKubeStack, type KubeStack } from "./support/kube-stack.js";
 
 const state = kubeCluster();
 const mustRun = process.env.CI === "true";
@@ -34,29 +34,10 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend, end 
 
   beforeAll(async () => {
     if (!state.up) throw new Error(`CI=true and no cluster: ${state.reason}`);
-    kubectl(kubeconfig, "create", "namespace", namespace);
-    await eventually("the namespace's default ServiceAccount", () => (kubectl(kubeconfig, "-n", namespace, "get", "serviceaccount", "default", "--ignore-not-found").trim() === "" ? undefined : true), 20_000);
-    stack = await startKubeStack(kubeconfig, {
-      placement: { keepWarm: false },
-      backend: {
-        kubernetes: {
-          namespace,
-          network: "host",
-          // Apart from the backend's own tests (31000-31599).
-          hostPorts: { first: 32000, last: 32299 },
-          endpointHost: "127.0.0.1",
-          imagePullPolicy: "Never",
-          // berthd's default node is "local"; the cluster's node has its own name.
-          nodeSelection: "any",
-          retryBaseMs: 50,
-          // No device plugin here: berthd's pretend CPU GPU must not become an nvidia.com/gpu request.
-          requestGpus: false,
-          // berthd's autoscaler (the default, hpa, is test/e2e/kubernetes-hpa.test.ts's).
-          autoscaling: "builtin",
-        },
-      },
-      images: { default: KUBE_IMAGE },
-    });
+    await createTestNamespace(kubeconfig, namespace);
+    // Apart from the backend's own tests (31000-31599); berthd's autoscaler is npm start's default
+    // on one machine (hpa mode is test/e2e/kubernetes-hpa.test.ts's).
+    stack = await startKubeStack(kubeconfig, kubeTestConfig(namespace, { first: 32000, last: 32299 }));
   }, 120_000);
 
   afterAll(async () => {

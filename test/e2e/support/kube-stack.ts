@@ -159,3 +159,23 @@ export async function eventually<A>(what: string, get: () => A | undefined | Pro
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * berthd's configuration for an e2e test in its own namespace and host-port range: npm start's
+ * one-machine defaults (host network, 127.0.0.1 endpoints, any node, no GPU request, builtin
+ * autoscaling) apply; what is set here is what a test on a shared cluster needs on top.
+ */
+export function kubeTestConfig(namespace: string, hostPorts: { readonly first: number; readonly last: number }, kubernetes: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    placement: { keepWarm: false },
+    images: { default: KUBE_IMAGE },
+    // The image is made by `npm run image:local`; there is no registry to pull from.
+    backend: { kubernetes: { namespace, hostPorts, imagePullPolicy: "Never", retryBaseMs: 50, ...kubernetes } },
+  };
+}
+
+/** A namespace of the test's own, ready for pods (its default ServiceAccount exists). */
+export async function createTestNamespace(kubeconfig: string, namespace: string): Promise<void> {
+  kubectl(kubeconfig, "create", "namespace", namespace);
+  await eventually("the namespace's default ServiceAccount", () => (kubectl(kubeconfig, "-n", namespace, "get", "serviceaccount", "default", "--ignore-not-found").trim() === "" ? undefined : true), 20_000);
+}
