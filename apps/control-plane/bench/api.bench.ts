@@ -6,12 +6,16 @@
 // BENCH_LEASES (10000), BENCH_PHASES (sqlite,postgres,rss: run only some), BENCH_NODE_ARGS (for
 // berthd's node in every phase, e.g. "--max-old-space-size=128" to see how much of the RSS is
 // live heap, "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile of each berthd).
+// BENCH_RUNTIME: "bundle" (default: berthd as one esbuild bundle, as the process backend runs
+// the model server and sidecar; built into node_modules/.cache/berth/bundles when stale) or
+// "tsx" (main.ts under tsx, as `npm start` runs it).
 // PostgreSQL: BERTH_TEST_PG_URL, else scripts/ci/start-postgres.sh.
 import { execFileSync } from "node:child_process";
-import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
+import { defaultBundleLocation, ensureBundle } from "@berth/backends/process/bundle";
 import pg from "pg";
 import { collect, REPO_ROOT, spawnBerthd, tempDir, type BerthdProcess } from "../test/external/berthd-process.js";
 import { closedLoop, createRelease, leaseSpec, quantile, type LoadResult } from "./api-load.js";
@@ -21,6 +25,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const LEASES = Number(process.env.BENCH_LEASES ?? 10_000);
 const PHASES = new Set((process.env.BENCH_PHASES ?? "sqlite,postgres,rss").split(","));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+const RUNTIME = process.env.BENCH_RUNTIME ?? "bundle";
 const MB = 1024 * 1024;
 
 // Room for every lease on its own bespoke sim server: placement is measured, not a full node.
@@ -46,27 +51,38 @@ const fsyncMs = (dir: string): number => {
   return ms;
 };
 
+/** berthd's CPU time so far (user + system), from /proc: a figure the machine's load barely moves. */
+const cpuSeconds = (pid: number): number => {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 interface Row {
   readonly store: string;
   readonly result: LoadResult;
+  readonly cpu: number;
   readonly events: number | undefined;
 }
 
-const report = (store: string, r: LoadResult, events: number | undefined) => {
+const report = (store: string, r: LoadResult, events: number | undefined, cpu: number) => {
   const opsPerSecond = r.calls / r.seconds;
   console.log(
     `${store.padEnd(10)} ${fmt(r.calls)} lease ops (create+release, ${CONCURRENCY} in flight) in ${fmt(r.seconds, 1)} s: ${fmt(opsPerSecond)} ops/s; ` +
       `latency p50 ${fmt(quantile(r.latencies, 0.5), 1)} ms, p99 ${fmt(quantile(r.latencies, 0.99), 1)} ms` +
       // Every commit of the run, warm-up and start-up included: the API's own and the executor's (server up, models loaded).
-      (events === undefined ? "" : `; ${fmt(events / (r.calls + 2 * WARM_PAIRS), 2)} store commits per API op`),
+      (events === undefined ? "" : `; ${fmt(events / (r.calls + 2 * WARM_PAIRS), 2)} store commits per API op`) +
+      `; berthd CPU ${fmt((cpu * 1000) / r.calls, 2)} ms per op (${fmt(r.calls / cpu)} ops per CPU-second)`,
   );
   return opsPerSecond;
 };
 
-async function measure(store: string, berthd: BerthdProcess): Promise<LoadResult> {
+async function measure(store: string, berthd: BerthdProcess): Promise<{ result: LoadResult; cpu: number }> {
   const client = berthd.client({ callTimeoutMs: 60_000 });
   await closedLoop(WARM_PAIRS, CONCURRENCY, createRelease(client, `warm-${store}`));
-  return closedLoop(PAIRS, CONCURRENCY, createRelease(client, `bench-${store}`));
+  const cpu0 = cpuSeconds(berthd.pid);
+  const result = await closedLoop(PAIRS, CONCURRENCY, createRelease(client, `bench-${store}`));
+  return { result, cpu: cpuSeconds(berthd.pid) - cpu0 };
 }
 
 const WARM_PAIRS = 64;
@@ -74,10 +90,10 @@ const WARM_PAIRS = 64;
 async function sqliteRun(): Promise<Row> {
   const stateDir = tempDir("bench-api-sqlite");
   try {
-    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
-    let result: LoadResult;
+    const berthd = await spawn({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
+    let measured: { result: LoadResult; cpu: number };
     try {
-      result = await measure("sqlite", berthd);
+      measured = await measure("sqlite", berthd);
     } finally {
       await berthd.stop(30_000);
     }
@@ -85,7 +101,7 @@ async function sqliteRun(): Promise<Row> {
     const db = new Database(join(stateDir, "berth.db"), { readonly: true });
     const events = (db.prepare("SELECT last_seq FROM store_head WHERE id = 1").get() as { last_seq: number }).last_seq;
     db.close();
-    return { store: "SQLite", result, events };
+    return { store: "SQLite", ...measured, events };
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
@@ -102,10 +118,10 @@ async function postgresRun(): Promise<Row> {
   url.pathname = `/${database}`;
   const stateDir = tempDir("bench-api-pg");
   try {
-    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "postgres", url: url.toString() }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
-    let result: LoadResult;
+    const berthd = await spawn({ stateDir, config: config({ kind: "postgres", url: url.toString() }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
+    let measured: { result: LoadResult; cpu: number };
     try {
-      result = await measure("postgres", berthd);
+      measured = await measure("postgres", berthd);
     } finally {
       await berthd.stop(30_000);
     }
@@ -113,7 +129,7 @@ async function postgresRun(): Promise<Row> {
     await db.connect();
     const events = Number((await db.query("SELECT last_seq FROM store_head WHERE id = 1")).rows[0]?.last_seq);
     await db.end();
-    return { store: "PostgreSQL", result, events };
+    return { store: "PostgreSQL", ...measured, events };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
@@ -121,12 +137,13 @@ async function postgresRun(): Promise<Row> {
   }
 }
 
-async function rssRun(): Promise<{ baseline: number; held: number; seconds: number }> {
+async function rssRun(): Promise<{ baseline: number; held: number; seconds: number; cpu: number }> {
   const stateDir = tempDir("bench-api-rss");
   try {
-    const berthd = await spawnBerthd({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
+    const berthd = await spawn({ stateDir, config: config({ kind: "sqlite" }), startTimeoutMs: 120_000, nodeArgs: NODE_ARGS });
     try {
       const baseline = berthd.rssBytes();
+      const cpu0 = cpuSeconds(berthd.pid);
       const client = berthd.client({ callTimeoutMs: 120_000 });
       const t = performance.now();
       let done = 0;
@@ -135,11 +152,12 @@ async function rssRun(): Promise<{ baseline: number; held: number; seconds: numb
         if (++done % 2000 === 0) console.log(`  ${fmt(done)} leases created, RSS ${fmt(berthd.rssBytes() / MB)} MB`);
       });
       const seconds = (performance.now() - t) / 1000;
+      const cpu = cpuSeconds(berthd.pid) - cpu0;
       const { leases } = await client.lease.list({});
       if (leases.length < LEASES) throw new Error(`berthd holds ${leases.length} leases, not ${LEASES}`);
       // Let the executor finish (sim servers up, models loaded) before reading the figure.
       await new Promise((r) => setTimeout(r, 3000));
-      return { baseline, held: berthd.rssBytes(), seconds };
+      return { baseline, held: berthd.rssBytes(), seconds, cpu };
     } finally {
       await berthd.stop(30_000);
     }
@@ -148,17 +166,20 @@ async function rssRun(): Promise<{ baseline: number; held: number; seconds: numb
   }
 }
 
+const entry = RUNTIME === "tsx" ? undefined : await ensureBundle("berthd", defaultBundleLocation(REPO_ROOT));
+const spawn = (options: Parameters<typeof spawnBerthd>[0]) => spawnBerthd({ ...options, ...(entry !== undefined ? { entry } : {}) });
+
 const probeDir = tempDir("bench-fsync");
 const fsync = fsyncMs(probeDir);
 rmSync(probeDir, { recursive: true, force: true });
-console.log(`berthd API benchmark: ${PAIRS} create+release pairs per store, ${CONCURRENCY} calls in flight, sim backend; fsync on this disk ${fmt(fsync, 2)} ms`);
+console.log(`berthd API benchmark: ${PAIRS} create+release pairs per store, ${CONCURRENCY} calls in flight, sim backend, berthd from ${entry ?? "tsx"}; fsync on this disk ${fmt(fsync, 2)} ms`);
 
 const sqlite = PHASES.has("sqlite") ? await sqliteRun() : undefined;
-const sqliteOps = sqlite === undefined ? NaN : report("SQLite", sqlite.result, sqlite.events);
+const sqliteOps = sqlite === undefined ? NaN : report("SQLite", sqlite.result, sqlite.events, sqlite.cpu);
 const postgres = PHASES.has("postgres") ? await postgresRun() : undefined;
-const pgOps = postgres === undefined ? NaN : report("PostgreSQL", postgres.result, postgres.events);
+const pgOps = postgres === undefined ? NaN : report("PostgreSQL", postgres.result, postgres.events, postgres.cpu);
 const rss = PHASES.has("rss") ? await rssRun() : undefined;
-if (rss !== undefined) console.log(`RSS: ${fmt(rss.baseline / MB)} MB idle, ${fmt(rss.held / MB)} MB holding ${fmt(LEASES)} leases (created in ${fmt(rss.seconds, 1)} s, ${fmt(LEASES / rss.seconds)} creates/s)`);
+if (rss !== undefined) console.log(`RSS: ${fmt(rss.baseline / MB)} MB idle, ${fmt(rss.held / MB)} MB holding ${fmt(LEASES)} leases (created in ${fmt(rss.seconds, 1)} s, ${fmt(LEASES / rss.seconds)} creates/s; berthd CPU ${fmt(rss.cpu, 1)} s, ${fmt((rss.cpu * 1000) / LEASES, 2)} ms per create)`);
 const rssMb = rss === undefined ? NaN : rss.held / MB;
 const figure = (n: number) => (Number.isNaN(n) ? "not run" : fmt(n));
 const goal = (n: number, met: boolean) => (Number.isNaN(n) ? "" : met ? " (goal met)" : " (goal NOT met)");

@@ -1,10 +1,10 @@
 // Plugin loading: backends by name. berthd's configuration names one (`backend: process`) and
 // hands it its own configuration object, which the plugin decodes.
-import { Layer } from "effect";
+// Docker's and Kubernetes' plugins are loaded with `import()` when configured: their clients
+// (the Kubernetes one is ~15 MB of source) would otherwise sit in every berthd's memory.
+import { Effect, Layer } from "effect";
 import type { Backend } from "./backend.js";
 import { backendError, type BackendError } from "./errors.js";
-import { dockerBackendPlugin } from "./docker/docker-backend.js";
-import { kubernetesBackendPlugin } from "./kubernetes/kubernetes-backend.js";
 import { PROCESS_BACKEND_NAME, processBackendLayerFromConfig } from "./process/process-backend.js";
 
 export interface BackendPlugin {
@@ -17,11 +17,29 @@ export type BackendRegistry = ReadonlyMap<string, BackendPlugin>;
 
 export const processBackendPlugin: BackendPlugin = { name: PROCESS_BACKEND_NAME, layer: processBackendLayerFromConfig };
 
-/** The backends that ship with Berth (docker and kubernetes join as they are written). */
+/**
+ * A plugin whose module is imported the first time its layer is built. `name` must be the
+ * plugin's own name (test/registry-lazy.test.ts checks the built-in ones).
+ */
+export const lazyPlugin = (name: string, load: () => Promise<BackendPlugin>): BackendPlugin => ({
+  name,
+  layer: (config) =>
+    Layer.unwrapEffect(
+      Effect.tryPromise({
+        try: load,
+        catch: (e) => backendError(name, { _tag: "InvalidConfig", problems: [`could not load the ${name} backend: ${e instanceof Error ? e.message : String(e)}`] }),
+      }).pipe(Effect.map((plugin) => plugin.layer(config))),
+    ),
+});
+
+export const dockerLazyPlugin = lazyPlugin("docker", async () => (await import("./docker/docker-backend.js")).dockerBackendPlugin);
+export const kubernetesLazyPlugin = lazyPlugin("kubernetes", async () => (await import("./kubernetes/kubernetes-backend.js")).kubernetesBackendPlugin);
+
+/** The backends that ship with Berth. */
 export const builtinBackends: BackendRegistry = new Map([
   [processBackendPlugin.name, processBackendPlugin],
-  [dockerBackendPlugin.name, dockerBackendPlugin],
-  [kubernetesBackendPlugin.name, kubernetesBackendPlugin],
+  [dockerLazyPlugin.name, dockerLazyPlugin],
+  [kubernetesLazyPlugin.name, kubernetesLazyPlugin],
 ]);
 
 /** A registry with more plugins (a later one replaces an earlier one of the same name). */

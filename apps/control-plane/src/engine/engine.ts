@@ -149,9 +149,19 @@ export const makeEngine = Effect.gen(function* () {
    * per event stays constant as the fleet grows (10,000 leases: a 12 MB snapshot every 5,000
    * events rather than every 200; replaying those on restart takes about a second).
    */
-  const snapshotDue = (): boolean =>
-    sinceSnapshot >= config.store.snapshotEvery &&
-    sinceSnapshot >= Math.ceil((Object.keys(current.leases).length + Object.keys(current.servers).length) / SNAPSHOT_RECORDS_PER_EVENT);
+  // The state is counted (a key list of every lease and server) only once the last count says
+  // a snapshot may be due, not after every group: a state that shrank meanwhile waits for that point.
+  let sizeCheckAt = 0;
+  const snapshotDue = (): boolean => {
+    if (sinceSnapshot < config.store.snapshotEvery || sinceSnapshot < sizeCheckAt) return false;
+    const due = Math.ceil((Object.keys(current.leases).length + Object.keys(current.servers).length) / SNAPSHOT_RECORDS_PER_EVENT);
+    if (sinceSnapshot >= due) {
+      sizeCheckAt = 0;
+      return true;
+    }
+    sizeCheckAt = due;
+    return false;
+  };
 
   // One wake-up at decide's next instant (expiry, cooling, autoscaler period): never a poll per lease.
   const reschedule = (lastEvent: Event | undefined): Effect.Effect<void> =>

@@ -1,4 +1,4 @@
-import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Option, Queue, Schedule, Stream } from "effect";
+import { Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Queue, Schedule, Stream } from "effect";
 import type { EventOf, Intent, Snapshot } from "@berth/core";
 import { Backend, type BackendShape } from "@berth/backends/backend";
 import type { BackendError } from "@berth/backends/errors";
@@ -8,6 +8,7 @@ import { ApiAddress } from "../api/address.js";
 import { BerthdConfig, type BerthdConfigShape } from "../config/config.js";
 import { Engine, type Commit, type EngineShape } from "../engine/engine.js";
 import { logDebug, logError, logInfo, logWarn } from "../log.js";
+import { makeLanes } from "./lanes.js";
 import { Metrics } from "../metrics/metrics.js";
 import type { StoreError } from "../store/errors.js";
 import { SidecarHub } from "./sidecar-hub.js";
@@ -109,33 +110,8 @@ export const makeExecutor = Effect.gen(function* () {
   const fibers = yield* FiberSet.make();
   const commits = yield* engine.subscribe;
 
-  // One lane per server: its intents run in order (ensure before scale before delete), servers in
-  // parallel. A lane ends after a DeleteServer that left nothing queued behind it (server ids are
-  // never reused, so a fleet's churn would otherwise keep a fiber and a queue per server ever made).
-  interface LaneWork {
-    readonly work: Effect.Effect<void>;
-    readonly last: boolean;
-  }
-  const lanes = new Map<string, Queue.Queue<LaneWork>>();
-  const runLane = (serverId: string, lane: Queue.Queue<LaneWork>) =>
-    Effect.gen(function* () {
-      for (;;) {
-        const item = yield* Queue.take(lane);
-        yield* item.work;
-        // Checked and removed in one step: an enqueue either saw this lane (and its work is queued) or makes a new one.
-        const done = item.last && (yield* Effect.sync(() => lane.unsafeSize().pipe(Option.getOrElse(() => 0)) === 0 && lanes.delete(serverId)));
-        if (done) return yield* Queue.shutdown(lane);
-      }
-    });
-  const enqueue = (serverId: string, work: Effect.Effect<void>, last = false) =>
-    Effect.gen(function* () {
-      // Offered synchronously: a lane still in the map has not been shut down.
-      if (lanes.get(serverId)?.unsafeOffer({ work, last })) return;
-      const lane = yield* Queue.unbounded<LaneWork>();
-      lanes.set(serverId, lane);
-      yield* Queue.offer(lane, { work, last });
-      yield* FiberSet.run(fibers, runLane(serverId, lane));
-    });
+  // One lane per server (lanes.ts): its intents in order, servers in parallel; a lane ends after its server's DeleteServer.
+  const { enqueue } = makeLanes(fibers);
 
   const failed = (what: string, serverId: string) => (error: BackendError) =>
     Effect.gen(function* () {

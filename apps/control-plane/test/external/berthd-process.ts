@@ -44,6 +44,8 @@ export interface SpawnOptions {
   readonly startTimeoutMs?: number;
   /** Extra arguments for node itself (`--cpu-prof`, `--max-old-space-size=...`). */
   readonly nodeArgs?: readonly string[];
+  /** A built JavaScript berthd (a bundle, see @berth/backends/process/bundle) run instead of main.ts under tsx. */
+  readonly entry?: string;
 }
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `berth-${prefix}-`));
@@ -79,7 +81,7 @@ export async function spawnBerthd(options: SpawnOptions = {}): Promise<BerthdPro
   writeFileSync(configFile, JSON.stringify(options.config ?? SIM_CONFIG, null, 2));
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "tsx", BERTHD_MAIN, "--config", configFile, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--state-dir", stateDir],
+    [...(options.nodeArgs ?? []), ...(options.entry !== undefined ? [options.entry] : ["--import", "tsx", BERTHD_MAIN]), "--config", configFile, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--state-dir", stateDir],
     { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   live.add(child);

@@ -15,12 +15,15 @@ import { dirname, extname, join, relative } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-export type BundleName = "model-server" | "sidecar";
+export type BundleName = "model-server" | "sidecar" | "berthd";
 
 /** Entry points, relative to the repository root. */
 export const BUNDLE_ENTRIES: Readonly<Record<BundleName, string>> = {
   "model-server": "apps/model-server/src/main.ts",
   sidecar: "apps/sidecar/src/main.ts",
+  // berthd itself (bench:api runs it from here): no tsx in its memory, and the backends it
+  // does not use stay unevaluated (their modules are reached through import()).
+  berthd: "apps/control-plane/src/main.ts",
 };
 
 const MANIFEST_VERSION = 1;
@@ -135,7 +138,13 @@ export function freshBundle(name: BundleName, at: BundleLocation): string | unde
  * another 0.1 s), of which the servers use a small part.
  */
 const EXTERNAL_PACKAGES: readonly string[] = ["onnxruntime-node"];
-const isBundledPackage = (specifier: string): boolean => !EXTERNAL_PACKAGES.some((p) => specifier === p || specifier.startsWith(`${p}/`));
+/**
+ * More packages left to Node, per bundle: native addons (better-sqlite3; ssh2 and cpu-features,
+ * which dockerode's CommonJS require()s lazily, so they load only with the Docker backend).
+ */
+const BUNDLE_EXTERNALS: Readonly<Partial<Record<BundleName, readonly string[]>>> = { berthd: ["better-sqlite3", "ssh2", "cpu-features"] };
+const isBundledPackage = (name: BundleName, specifier: string): boolean =>
+  ![...EXTERNAL_PACKAGES, ...(BUNDLE_EXTERNALS[name] ?? [])].some((p) => specifier === p || specifier.startsWith(`${p}/`));
 
 function writeAtomically(path: string, data: string | Uint8Array): void {
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -174,7 +183,7 @@ async function build(name: BundleName, at: BundleLocation): Promise<string> {
       {
         name: "berth-workspace",
         setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => (isBundledPackage(args.path) ? undefined : { external: true }));
+          b.onResolve({ filter: /^[^./]/ }, (args) => (isBundledPackage(name, args.path) ? undefined : { external: true }));
           b.onLoad({ filter: /.*/ }, (args) => {
             const before = statSync(args.path);
             const bytes = readFileSync(args.path);

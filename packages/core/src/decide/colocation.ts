@@ -31,7 +31,8 @@ export const nodeRules = (draft: Draft, lease: LeaseRecord): NodeRules | undefin
   }
   const avoid = new Set<string>();
   for (const name of lease.spec.colocation.notWith) for (const node of nodesOf(draft, draft.leaseByName(name))) avoid.add(node);
-  for (const id of draft.leases.select((l) => !isTerminal(l.phase) && l.placement !== undefined && l.spec.colocation.notWith.includes(lease.spec.name)))
+  const leases = draft.leases.result();
+  for (const id of draft.leaseIndex().namingOthersWhere(leases, (l) => !isTerminal(l.phase) && l.placement !== undefined && l.spec.colocation.notWith.includes(lease.spec.name)))
     for (const node of nodesOf(draft, draft.leases.get(id))) avoid.add(node);
   if (withNodes.length === 0 && avoid.size === 0) return undefined;
   const allowed = new Set<string>();

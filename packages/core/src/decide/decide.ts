@@ -1,7 +1,6 @@
-import { nextExpiry } from "../lease/clock.js";
-import { isTerminal } from "../lease/phase.js";
 import { defaultDecideConfig, type DecideConfig } from "./config.js";
 import { Draft } from "./draft.js";
+import { carryLeaseIndex, leaseIndexOf } from "./lease-index.js";
 import { onActivity, onMetricObserved } from "./on-activity.js";
 import { onModelsCatalogued, onNodeObserved } from "./on-cluster.js";
 import { onLeaseReleased } from "./on-lease-released.js";
@@ -100,9 +99,16 @@ export const decideOwned = (
  * A caller that must keep its snapshots unchanged (they were handed out) copies once, then
  * steps many events on the copy in place: one copy per batch instead of one per event.
  */
-export const ownedCopy = (snapshot: Snapshot): Snapshot => ({
+export const ownedCopy = (snapshot: Snapshot): Snapshot => {
+  const leases = { ...snapshot.leases };
+  // The lease index moves to the copy: no scan on its first placement.
+  carryLeaseIndex(snapshot.leases, leases);
+  return copyTables(snapshot, leases);
+};
+
+const copyTables = (snapshot: Snapshot, leases: Snapshot["leases"]): Snapshot => ({
   ...snapshot,
-  leases: { ...snapshot.leases },
+  leases,
   names: { ...snapshot.names },
   servers: { ...snapshot.servers },
   nodes: { ...snapshot.nodes },
@@ -141,17 +147,17 @@ const rejected = (snapshot: Snapshot, rejection: DecideResult["rejections"][numb
  * schedule one wake-up there: expiry is computed, never polled.
  */
 export const nextWakeUp = (snapshot: Snapshot, config: DecideConfig = defaultDecideConfig): number | undefined => {
-  let next = nextExpiry(Object.values(snapshot.leases), snapshot.now);
-  const consider = (at: number): void => {
+  // From the lease index (lease-index.ts), not a scan: berthd asks after every group of calls.
+  const index = leaseIndexOf(snapshot.leases);
+  let next: number | undefined;
+  const consider = (at: number | undefined): void => {
+    if (at === undefined) return;
     const when = Math.max(at, snapshot.now);
     if (next === undefined || when < next) next = when;
   };
-  let autoscaled = false;
-  for (const lease of Object.values(snapshot.leases)) {
-    if (lease.phase === "Expiring" && lease.warmUntil !== undefined && Number.isFinite(lease.warmUntil)) consider(lease.warmUntil);
-    if (isTerminal(lease.phase)) consider(lease.phaseSince + config.retainTerminal);
-    if (lease.phase === "Ready" && lease.spec.autoscaling && lease.spec.where.kind === "bespoke") autoscaled = true;
-  }
-  if (autoscaled) consider(snapshot.lastAutoscaleAt + config.autoscaler.syncPeriod);
+  consider(index.earliestDeadline());
+  const terminalSince = index.earliestTerminalSince();
+  consider(terminalSince === undefined ? undefined : terminalSince + config.retainTerminal);
+  if (index.anyAutoscaled()) consider(snapshot.lastAutoscaleAt + config.autoscaler.syncPeriod);
   return next;
 };

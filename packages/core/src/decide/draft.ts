@@ -1,5 +1,6 @@
 import type { PoolSpec } from "../spec/types.js";
 import type { LeaseRecord } from "../lease/types.js";
+import { carryLeaseIndex, leaseIndexOf, noteLeaseWrite, type LeaseIndex } from "./lease-index.js";
 import type { DecideConfig } from "./config.js";
 import type { DecidePolicies } from "./policies.js";
 import type {
@@ -16,25 +17,38 @@ import type {
   Snapshot,
 } from "./types.js";
 
+/** Told of a table's copies and writes, to keep an index of it in step (lease-index.ts). */
+interface TableWatcher<V> {
+  copied(from: Readonly<Record<string, V>>, to: Readonly<Record<string, V>>): void;
+  written(table: Readonly<Record<string, V>>, key: string, before: V | undefined, after: V | undefined): void;
+}
+
 /** A record copied on its first write in this step, then written in place. */
 class CowRecord<V> {
   constructor(
     private value: Readonly<Record<string, V>>,
     /** True when the caller handed the record over (decideOwned): written in place from the start. */
     private owned: boolean,
+    private readonly watcher?: TableWatcher<V>,
   ) {}
   get(key: string): V | undefined {
     return Object.prototype.hasOwnProperty.call(this.value, key) ? this.value[key] : undefined;
   }
   private sorted: string[] | undefined;
   set(key: string, v: V): void {
-    if (this.sorted && this.get(key) === undefined) this.sorted = undefined;
-    this.own()[key] = v;
+    const before = this.get(key);
+    if (this.sorted && before === undefined) this.sorted = undefined;
+    const table = this.own();
+    table[key] = v;
+    this.watcher?.written(table, key, before, v);
   }
   delete(key: string): void {
-    if (this.get(key) === undefined) return;
+    const before = this.get(key);
+    if (before === undefined) return;
     this.sorted = undefined;
-    delete this.own()[key];
+    const table = this.own();
+    delete table[key];
+    this.watcher?.written(table, key, before, undefined);
   }
   /** All keys, sorted (remembered until a key is added or removed). */
   keys(): readonly string[] {
@@ -56,12 +70,16 @@ class CowRecord<V> {
   }
   private own(): Record<string, V> {
     if (!this.owned) {
-      this.value = { ...this.value };
+      const from = this.value;
+      this.value = { ...from };
       this.owned = true;
+      this.watcher?.copied(from, this.value);
     }
     return this.value as Record<string, V>;
   }
 }
+
+const leaseIndexWatcher: TableWatcher<LeaseRecord> = { copied: carryLeaseIndex, written: noteLeaseWrite };
 
 /**
  * The working state of one decide step. The input snapshot is never written: each record
@@ -93,7 +111,7 @@ export class Draft {
     /** The caller handed `base` over: its tables are written in place (see decideOwned). */
     private readonly owned: boolean = false,
   ) {
-    this.leases = new CowRecord(base.leases, owned);
+    this.leases = new CowRecord(base.leases, owned, leaseIndexWatcher);
     this.names = new CowRecord(base.names, owned);
     this.servers = new CowRecord(base.servers, owned);
     this.nodes = new CowRecord(base.nodes, owned);
@@ -130,6 +148,11 @@ export class Draft {
   leaseByName(name: string): LeaseRecord | undefined {
     const id = this.names.get(name);
     return id === undefined ? undefined : this.leases.get(id);
+  }
+
+  /** The index of the leases as they are now in this step (lease-index.ts). */
+  leaseIndex(): LeaseIndex {
+    return leaseIndexOf(this.leases.result());
   }
 
   /** Leases bound to `serverId`, in id order. */

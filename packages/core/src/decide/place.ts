@@ -90,7 +90,9 @@ const sameShape = (a: ServerTemplate, b: ServerTemplate): boolean =>
 const adoptWarmServer = (draft: Draft, lease: LeaseRecord, allowed: ReadonlySet<string> | undefined): boolean => {
   const key = modelSetKey(lease.spec.models);
   const template = bespokeTemplate(draft, lease);
-  const warm = draft.leases.select((l) => l.phase === "Expiring" && l.spec.where.kind === "bespoke" && l.placement !== undefined && modelSetKey(l.spec.models) === key);
+  const warm = draft
+    .leaseIndex()
+    .expiringWhere(draft.leases.result(), (l) => l.phase === "Expiring" && l.spec.where.kind === "bespoke" && l.placement !== undefined && modelSetKey(l.spec.models) === key);
   for (const ownerId of warm) {
     const owner = draft.leases.get(ownerId)!;
     const server = draft.servers.get(owner.placement!.serverId);
