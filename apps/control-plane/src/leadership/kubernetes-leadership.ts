@@ -5,6 +5,7 @@
 // when `changes` turns follower. A PostgreSQL store leads only while both elections are won;
 // the embedded stores lead exactly while the Lease is held.
 import { Effect, Layer, Option, Stream, SubscriptionRef } from "effect";
+import { loadBerthdElection } from "@berth/backends/kubernetes/berthd-election-lazy";
 import type { BerthdConfigShape } from "../config/config.js";
 import { logInfo, logWarn } from "../log.js";
 import { storeError, type StoreError } from "../store/errors.js";
@@ -22,8 +23,7 @@ export const withKubernetesLeadership = (config: BerthdConfigShape, store: Layer
     Store,
     Effect.gen(function* () {
       const inner = yield* Store;
-      // Loaded on demand: the Kubernetes client is large, and most berthds never elect on a cluster.
-      const { runBerthdElection } = yield* Effect.promise(() => import("@berth/backends/kubernetes/berthd-election"));
+      const { runBerthdElection } = yield* Effect.promise(loadBerthdElection);
       const election = yield* runBerthdElection(config.backend.kubernetes).pipe(Effect.mapError((e) => storeError("Unavailable", `leader election: ${e.message}`, { cause: e })));
       if (election === undefined) return inner;
       const { options } = election;
