@@ -29,6 +29,7 @@ import {
 } from "./containers.js";
 import { type ContainerInfo, type Engine, type EngineError, engineRetrySchedule, makeEngine, unreachable } from "./engine.js";
 import { gpuNode, type GpuNode, gpuProblems } from "./gpus.js";
+import { layerFromConfig } from "../plugin-config.js";
 
 export const DOCKER_BACKEND_NAME = "docker";
 
@@ -456,12 +457,7 @@ export const layerDocker = (config: DockerBackendConfig): Layer.Layer<Backend, B
   );
 
 /** Plugin entry: decodes the configuration (InvalidConfig lists every problem). */
-export const dockerBackendLayerFromConfig = (input: unknown): Layer.Layer<Backend, BackendError> => {
-  const decoded = decodeDockerBackendConfig(input);
-  return Either.isLeft(decoded)
-    ? Layer.fail(backendError(DOCKER_BACKEND_NAME, { _tag: "InvalidConfig", problems: decoded.left }))
-    : layerDocker(decoded.right);
-};
+export const dockerBackendLayerFromConfig: (input: unknown) => Layer.Layer<Backend, BackendError> = layerFromConfig(DOCKER_BACKEND_NAME, decodeDockerBackendConfig, layerDocker);
 
 /** With options as callers write them (defaults filled in). */
 export const layerDockerWith = (options: DockerBackendOptions): Layer.Layer<Backend, BackendError> => dockerBackendLayerFromConfig(options);

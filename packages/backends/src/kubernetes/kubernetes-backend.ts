@@ -19,6 +19,7 @@ import { decodeDeployment, decodePod, decodeRecord, observeServer, type ReplicaD
 import { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
 import { kubernetesLeaseRouting, leaseRoutingOf } from "./lease-routing.js";
 import { allocatePortBlock } from "./ports.js";
+import { layerFromConfig } from "../plugin-config.js";
 
 export { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
 
@@ -302,12 +303,7 @@ export const layerKubernetes = (config: KubernetesBackendConfig): Layer.Layer<Ba
   );
 
 /** Plugin entry: decodes the configuration (InvalidConfig lists every problem). */
-export const kubernetesBackendLayerFromConfig = (input: unknown): Layer.Layer<Backend, BackendError> => {
-  const decoded = decodeKubernetesBackendConfig(input);
-  return Either.isLeft(decoded)
-    ? Layer.fail(backendError(KUBERNETES_BACKEND_NAME, { _tag: "InvalidConfig", problems: decoded.left }))
-    : layerKubernetes(decoded.right);
-};
+export const kubernetesBackendLayerFromConfig: (input: unknown) => Layer.Layer<Backend, BackendError> = layerFromConfig(KUBERNETES_BACKEND_NAME, decodeKubernetesBackendConfig, layerKubernetes);
 
 export const layerKubernetesWith = (options: KubernetesBackendOptions): Layer.Layer<Backend, BackendError> => kubernetesBackendLayerFromConfig(options);
 

@@ -14,6 +14,7 @@ import { probeReady } from "./probe.js";
 import { type ReplicaEnvironment, type ReplicaRecord, type Run, serverLogPath, sidecarLogPath, stopRun, superviseReplica } from "./replica.js";
 import { defaultRuntime, missingExecutable, runtimeFor } from "./runtime.js";
 import { readStateFile, type StateFile, writeStateFile } from "./state-file.js";
+import { layerFromConfig } from "../plugin-config.js";
 
 export const PROCESS_BACKEND_NAME = "process";
 export const MANAGED_BY = "berth-process-backend";
@@ -247,12 +248,7 @@ export const makeProcessBackend = (config: ProcessBackendConfig): Effect.Effect<
 export const layerProcess = (config: ProcessBackendConfig): Layer.Layer<Backend, BackendError> => Layer.scoped(Backend, makeProcessBackend(config));
 
 /** Plugin entry: decodes the configuration (InvalidConfig lists every problem). */
-export const processBackendLayerFromConfig = (input: unknown): Layer.Layer<Backend, BackendError> => {
-  const decoded = decodeProcessBackendConfig(input);
-  return Either.isLeft(decoded)
-    ? Layer.fail(backendError(PROCESS_BACKEND_NAME, { _tag: "InvalidConfig", problems: decoded.left }))
-    : layerProcess(decoded.right);
-};
+export const processBackendLayerFromConfig: (input: unknown) => Layer.Layer<Backend, BackendError> = layerFromConfig(PROCESS_BACKEND_NAME, decodeProcessBackendConfig, layerProcess);
 
 /** With options as callers write them (defaults filled in). */
 export const layerProcessWith = (options: ProcessBackendOptions): Layer.Layer<Backend, BackendError> => processBackendLayerFromConfig(options);
