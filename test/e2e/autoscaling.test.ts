@@ -8,58 +8,67 @@
 // MetricObserved every `autoscaler.syncPeriod` (1 s here), and the `hpa` policy's scale-down
 // stabilization window is `autoscaler.scaleDownStabilization` (3 s here, 5 min by default).
 //
-// The load calibrates itself: a fixed number of clients queues requests on a quiet machine but
-// not on a busy one, where the clients themselves get little CPU and the replica's queue time
-// is scheduling noise around the target (measured on 2 shared cores: 20-80 requests/s, queue
-// time 0.07-5 ms against the 1 ms target). So clients are added until the replica's own
-// statistics (what its sidecar reports) show queue time well over the target.
+// The replica must be the bottleneck on any machine: the lease serves `slow_mlp` (~5 ms of compute
+// per request, support/slow-model.ts) from the test's own repository. With `simple` (~0.3 ms) a
+// quiet 2-core machine saturated the router and the load generator first (2,600 requests/s with
+// 128 clients, the replica's queue time 0.05-1 ms), so no queue formed where the autoscaler looks.
+// The load still calibrates itself as a safety net: clients are added while the replicas' own
+// statistics (what their sidecars report) show queue time under DRIVE_TO_MS.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Server } from "@berth/api/berth";
 import { until } from "./support/kserve.js";
 import { startLoad } from "./support/load.js";
 import { probeQueues } from "./support/queue-probe.js";
+import { inferSlow, SLOW_MODEL, slowExpected, slowInput, writeSlowRepository } from "./support/slow-model.js";
 import { startStack, type Stack } from "./support/stack.js";
 
-const TARGET_MS = 1;
+const TARGET_MS = 10;
 /** Clients are added while the replicas' queue time is under this. */
 const DRIVE_TO_MS = 3 * TARGET_MS;
 const CLIENTS_FIRST = 16;
 const CLIENTS_STEP = 16;
-const CLIENTS_MAX = 128;
+const CLIENTS_MAX = 96;
 
-// Opt-in (BERTH_E2E_AUTOSCALING=1) again: on a QUIET 2-core machine no queue forms at the replica.
-// `simple` takes ~0.3 ms, so the router and the load generator (sharing the two cores) are the
-// bottleneck: CI on 2026-11-25 at load 1.6 served 2,600 requests/s with 128 clients while the
-// replica's in-flight count stayed at 0.3-1.3 and its queue time at 0.05-1 ms, under the 1 ms
-// target (the smallest a duration can say). On a busy machine it passes (5/5 beside 3 busy loops,
-// and in the full suite at load ~6). What it needs: a demo model with a service time of a few ms
-// (a deeper FP32 MatMul chain), so the replica, not the router, saturates on any machine.
-describe.skipIf(process.env.BERTH_E2E_AUTOSCALING !== "1")("autoscaling on queue time", () => {
+describe("autoscaling on queue time", () => {
   let stack: Stack;
+  let repository: string;
 
   beforeAll(async () => {
+    repository = mkdtempSync(join(tmpdir(), "berth-slow-repo-"));
+    await writeSlowRepository(repository);
     stack = await startStack({
       config: {
         nodes: [{ name: "local", gpus: [{ memory: "4Gi" }, { memory: "4Gi" }, { memory: "4Gi" }] }],
+        repositories: { slow: { dir: repository } },
         autoscaler: { syncPeriod: "1s", scaleDownStabilization: "3s" },
       },
     });
   }, 90_000);
   afterAll(async () => {
     await stack?.stop();
+    rmSync(repository, { recursive: true, force: true });
   }, 60_000);
-
   it("grows under load, spreads requests over the replicas, and shrinks after the load", async () => {
     const created = await stack.berth(
-      "lease", "create", "elastic", "-m", "simple", "--gpu-memory", "256Mi",
+      "lease", "create", "elastic", "-m", SLOW_MODEL, "--gpu-memory", "256Mi",
       "--metric", "queue_time", "--target", `${TARGET_MS}ms`, "--min-replicas", "1", "--max-replicas", "3", "--policy", "hpa", "--wait",
     );
     expect(created.code, created.stderr).toBe(0);
     const serverId = (await stack.client.lease.get({ name: "elastic" })).placement!.serverId;
     const server = (): Promise<Server> => stack.client.server.get({ id: serverId });
 
-    const probe = probeQueues(async () => (await server()).endpoints);
-    const load = startLoad(stack.router, CLIENTS_FIRST);
+    // The model answers what it computes, through the router.
+    const first = await inferSlow(stack.router, 7);
+    expect(first.status).toBe(200);
+    const expected = slowExpected(slowInput(7));
+    expect(first.y).toHaveLength(expected.length);
+    first.y!.forEach((y, i) => expect(y).toBeCloseTo(expected[i]!, 3));
+
+    const probe = probeQueues(async () => (await server()).endpoints, SLOW_MODEL);
+    const load = startLoad(async (seed) => (await inferSlow(stack.router, seed)).status === 200, CLIENTS_FIRST);
     const story = () => `clients ${load.workers}, served ${load.served}, failed ${load.failed}; replicas' queue readings:\n${probe.describe()}`;
     try {
       let calibratedAt = Date.now();

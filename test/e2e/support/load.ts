@@ -1,9 +1,7 @@
-// A closed-loop load generator for `simple` through the router: each worker sends a request,
+// A closed-loop load generator: each worker sends a request (`send`, true when it was served),
 // waits for its answer, and sends the next, so the workers are the requests in flight. Workers
 // can be added while it runs (to push a replica's queue over a target on whatever machine the
 // test lands on) and all stop together.
-import { inferSimple } from "./kserve.js";
-
 export interface Load {
   /** Workers running (requests in flight at most). */
   readonly workers: number;
@@ -16,15 +14,14 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-export function startLoad(router: string, workers: number): Load {
+export function startLoad(send: (seed: number) => Promise<boolean>, workers: number): Load {
   let running = true;
   let served = 0;
   let failed = 0;
   const loops: Promise<void>[] = [];
   const worker = async (seed: number): Promise<void> => {
     while (running) {
-      const answer = await inferSimple(router, seed).catch(() => undefined);
-      if (answer?.status === 200) served++;
+      if (await send(seed).catch(() => false)) served++;
       else failed++;
     }
   };

@@ -54,7 +54,7 @@ export const queueReading = (endpoint: string, at: number, before: QueueCounters
  * stopped; `latest()` is the last reading of each replica, `describe()` the history in a line
  * per reading (for a failure message).
  */
-export function probeQueues(endpoints: () => Promise<readonly string[]>, everyMs = 1_000): {
+export function probeQueues(endpoints: () => Promise<readonly string[]>, model = "simple", everyMs = 1_000): {
   stop(): Promise<void>;
   /** The last reading of each replica read within the last `withinMs`. */
   latest(withinMs?: number): readonly QueueReading[];
@@ -71,7 +71,7 @@ export function probeQueues(endpoints: () => Promise<readonly string[]>, everyMs
       const list = await endpoints().catch(() => [] as readonly string[]);
       await Promise.all(
         list.map(async (endpoint) => {
-          const counters = await readQueueCounters(endpoint).catch(() => undefined);
+          const counters = await readQueueCounters(endpoint, model).catch(() => undefined);
           if (counters === undefined) return;
           const at = Date.now();
           const before = last.get(endpoint);
