@@ -11,3 +11,4 @@ export { simBackendLayer, SIM_BACKEND_NAME } from "./executor/sim-backend.js";
 export { GrpcServer } from "./api/grpc-server.js";
 export { HttpServer } from "./http/http-server.js";
 export { Metrics } from "./metrics/metrics.js";
+export { batchedLines, jsonLinesLogger, type LineSink } from "./log-sink.js";

@@ -5,6 +5,7 @@ import { Cause, Effect, Either, Exit, Fiber, Logger, LogLevel } from "effect";
 import { parseFlags, USAGE } from "./config/flags.js";
 import { loadConfig } from "./config/load.js";
 import { LEADERSHIP_LOST_EXIT_CODE, LeadershipLost, serveBerthd } from "./leadership/serve.js";
+import { batchedLines, jsonLinesLogger } from "./log-sink.js";
 
 const flags = parseFlags(process.argv.slice(2));
 if (Either.isLeft(flags)) {
@@ -16,12 +17,16 @@ if (flags.right.help) {
   process.exit(0);
 }
 
+// One JSON object per line on stdout, written once per turn; whatever is held goes out at exit.
+const logLines = batchedLines((chunk) => process.stdout.write(chunk));
+process.on("exit", logLines.flush);
+
 const level = process.env.BERTH_LOG_LEVEL === "debug" ? LogLevel.Debug : LogLevel.Info;
 const program = loadConfig({ flags: flags.right, env: process.env }).pipe(
   // Read once: children (the process backend's servers and sidecars) inherit the environment.
   Effect.tap((config) => Effect.sync(() => config.secretEnv?.forEach((name) => delete process.env[name]))),
   Effect.flatMap((config) => serveBerthd(config)),
-  Effect.provide(Logger.json),
+  Effect.provide(Logger.replace(Logger.defaultLogger, jsonLinesLogger(logLines))),
   Logger.withMinimumLogLevel(level),
 );
 

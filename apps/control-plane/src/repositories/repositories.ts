@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { Context, Data, Effect, Layer } from "effect";
+import { Cache, Context, Data, Duration, Effect, Exit, Layer } from "effect";
 import type { ModelFacts, ModelRef } from "@berth/core";
 import { openModelSource, writeDemoRepository, type ModelSource, type ModelSummary } from "@berth/repository";
 import { BerthdConfig } from "../config/config.js";
@@ -29,6 +29,16 @@ export interface RepositoriesShape {
 const errorReason = (error: unknown): string | undefined =>
   error !== null && typeof error === "object" && "reason" in error ? String((error as { reason: unknown }).reason) : undefined;
 
+/**
+ * How long a model found in a repository is taken as there without looking again. A lease
+ * create reads the model's directory (config, versions, the size of every file): under load
+ * that was a fifth of berthd's time, for the same few models over and over. A model removed
+ * within this time still admits a lease, which then fails at its sidecar's pull, naming it.
+ * Lookups that fail are not remembered: a model that appears is seen at once.
+ */
+export const MODEL_FOUND_TTL = Duration.seconds(2);
+const CACHED_MODELS = 4_096;
+
 export const makeRepositories = Effect.gen(function* () {
   const config = yield* BerthdConfig;
   if (config.demoRepositoryDir !== undefined && !existsSync(config.demoRepositoryDir)) {
@@ -54,6 +64,16 @@ export const makeRepositories = Effect.gen(function* () {
             : new RepositoryLookupError({ reason: "Unavailable", repository, model: name, message: `repository "${repository}", model "${name}": ${error instanceof Error ? error.message : String(error)}` }),
       }),
     );
+  // Keyed by repository and model name, as a JSON pair (names may hold any character).
+  const found = yield* Cache.makeWith({
+    capacity: CACHED_MODELS,
+    lookup: (key: string) => {
+      const [repository, name] = JSON.parse(key) as [string, string];
+      return stat(repository, name);
+    },
+    timeToLive: (exit) => (Exit.isSuccess(exit) ? MODEL_FOUND_TTL : Duration.zero),
+  });
+  const statCached = (repository: string, name: string) => found.get(JSON.stringify([repository, name]));
   const repositories: RepositoriesShape = {
     names: [...sources.keys()],
     list: (repository) =>
@@ -74,7 +94,7 @@ export const makeRepositories = Effect.gen(function* () {
         return out;
       }),
     facts: (ref) =>
-      Effect.flatMap(stat(ref.repository, ref.name), (summary) =>
+      Effect.flatMap(statCached(ref.repository, ref.name), (summary) =>
         ref.version === undefined || summary.versions.includes(ref.version)
           ? Effect.succeed(summary)
           : Effect.fail(

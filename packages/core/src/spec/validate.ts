@@ -31,9 +31,24 @@ const validateWith = <A, I>(kind: SpecKind, schema: Schema.Schema<A, I>, input: 
   Either.mapLeft(ParseResult.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(input), (issue) =>
     specErrors(kind, problemsOf(issue)));
 
+// A schema's parser is compiled per schema value, and compiling costs more than decoding one
+// spec; berthd validates every create with the same options, so it reuses one schema per options.
+const LEASE_SCHEMAS_KEPT = 16;
+const leaseSchemas = new Map<string, Schema.Schema<LeaseSpec, LeaseSpecInput>>();
+const leaseSchemaFor = (options: SpecOptions): Schema.Schema<LeaseSpec, LeaseSpecInput> => {
+  const key = JSON.stringify([options.defaultRepository, options.imageAllowlist]);
+  let schema = leaseSchemas.get(key);
+  if (schema === undefined) {
+    if (leaseSchemas.size >= LEASE_SCHEMAS_KEPT) leaseSchemas.clear();
+    schema = leaseSpecFromInput(options);
+    leaseSchemas.set(key, schema);
+  }
+  return schema;
+};
+
 /** Decode and check a lease spec from user input (parsed YAML/JSON or a request), reporting every problem at once. */
 export const validateLeaseSpec = (input: unknown, options: SpecOptions = {}): Either.Either<LeaseSpec, SpecErrors> =>
-  validateWith("LeaseSpec", leaseSpecFromInput(options), input);
+  validateWith("LeaseSpec", leaseSchemaFor(options), input);
 
 export const validatePoolSpec = (input: unknown, options: ImageOptions = {}): Either.Either<PoolSpec, SpecErrors> =>
   validateWith("PoolSpec", poolSpecFromInput(options), input);
