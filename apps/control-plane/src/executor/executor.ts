@@ -178,7 +178,6 @@ export const makeExecutor = Effect.gen(function* () {
             Effect.tap(() => logDebug("server deleted", { serverId: intent.serverId })),
             Effect.catchAll(failed("deleteServer", intent.serverId)),
           ),
-          true,
         );
       case "MarkFailed":
         return logWarn("lease failed", { leaseId: intent.leaseId, code: intent.reason.code, reason: intent.reason.message });
