@@ -39,8 +39,10 @@ export const rpcKit = (runtime: Runtime.Runtime<never>, auth: BerthdConfigShape[
       ? Runtime.runFork(runtime)(logError("rpc crashed", { method, cause: Cause.pretty(exit.cause) }))
       : undefined;
   return {
+    // One fiber per call, observed directly (no promise and no second fiber to await it):
+    // this runs on every call berthd answers.
     unary: (method, handler, observe) => (call, callback) => {
-      Runtime.runPromiseExit(runtime)(withAuth(call.metadata, (context) => handler(call.request, context))).then((exit) => {
+      Runtime.runFork(runtime)(withAuth(call.metadata, (context) => handler(call.request, context))).addObserver((exit) => {
         observe?.(exit);
         report(method, exit);
         if (Exit.isSuccess(exit)) callback(null, exit.value);
@@ -51,7 +53,7 @@ export const rpcKit = (runtime: Runtime.Runtime<never>, auth: BerthdConfigShape[
       const fiber = Runtime.runFork(runtime)(withAuth(call.metadata, (context) => handler(call.request, context, call)));
       const cancel = () => Runtime.runFork(runtime)(Fiber.interrupt(fiber));
       call.on("cancelled", cancel);
-      Runtime.runPromise(runtime)(Fiber.await(fiber)).then((exit) => {
+      fiber.addObserver((exit) => {
         call.off("cancelled", cancel);
         observe?.(exit);
         report(method, exit);

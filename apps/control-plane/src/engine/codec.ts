@@ -13,9 +13,7 @@ const replace = (_key: string, value: unknown): unknown =>
   value === Infinity ? POSITIVE : value === -Infinity ? NEGATIVE : value;
 const revive = (_key: string, value: unknown): unknown => (value === POSITIVE ? Infinity : value === NEGATIVE ? -Infinity : value);
 
-/** A JSON-safe copy (infinities tagged). */
-export const toJson = <A>(value: A): unknown => JSON.parse(JSON.stringify(value, replace));
-/** The inverse of toJson. */
+/** What was stored (infinities tagged) back to the value. */
 export const fromJson = <A>(value: unknown): A => JSON.parse(JSON.stringify(value), revive) as A;
 
 /** How a core event is stored: its tag as the store's `type`, the event itself under `event`. */
@@ -23,7 +21,8 @@ export interface StoredCoreEvent extends StoreEvent {
   readonly event: unknown;
 }
 
-export const encodeEvent = (event: Event): StoredCoreEvent => ({ type: event._tag, at: event.at, event: toJson(event) });
+/** Serialised here, once (the store writes the text as it is): events are the hot path of every commit. */
+export const encodeEvent = (event: Event): StoredCoreEvent => ({ type: event._tag, at: event.at, event: new EncodedJson(JSON.stringify(event, replace)) });
 
 export const decodeEvent = (stored: StoredEvent): Event | undefined => {
   const inner = (stored.event as { readonly event?: unknown }).event;

@@ -25,7 +25,16 @@ const encodeOne = (event: StoreEvent, index: number): EncodedEvent => {
   if (event === null || typeof event !== "object" || Array.isArray(event)) throw new Error(`event ${index} is not an object`);
   if (typeof event.type !== "string" || event.type.length === 0) throw new Error(`event ${index} has no type`);
   if (typeof event.at !== "number" || !Number.isFinite(event.at)) throw new Error(`event ${index} (${event.type}) has no finite \`at\``);
-  return { type: event.type, at: event.at, json: stringify(event)! };
+  return { type: event.type, at: event.at, json: preEncoded(event) ?? stringify(event)! };
+};
+
+/** `{type, at, event}` whose `event` its owner serialised (EncodedJson): the same text stringify would give, without encoding the event again. */
+const preEncoded = (event: StoreEvent): string | undefined => {
+  const inner = (event as { readonly event?: unknown }).event;
+  if (!(inner instanceof EncodedJson)) return undefined;
+  const keys = Object.keys(event);
+  if (keys.length !== 3 || keys[0] !== "type" || keys[1] !== "at" || keys[2] !== "event") return undefined;
+  return `{"type":${JSON.stringify(event.type)},"at":${JSON.stringify(event.at)},"event":${inner.text}}`;
 };
 
 export const encodeEvents = (events: ReadonlyArray<StoreEvent>): Effect.Effect<ReadonlyArray<EncodedEvent>, StoreError> =>
