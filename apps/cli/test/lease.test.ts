@@ -101,8 +101,21 @@ describe("lease round trips", () => {
     await berth("lease", "create", "a", "-m", "simple", "--gpu-memory", "1Gi", "-l", "team=x");
     await berth("lease", "create", "b", "-m", "simple", "--gpu-memory", "1Gi", "-l", "team=y");
     const run = await berth("lease", "list", "--phase", "Pending", "-l", "team=y", "--porcelain");
-    expect(lastRequest("LeaseService.List")).toEqual({ tenant: "", phases: ["LEASE_PHASE_PENDING"], labelSelector: "team=y" });
+    expect(lastRequest("LeaseService.List")).toEqual({ tenant: "", phases: ["LEASE_PHASE_PENDING"], labelSelector: "team=y", pageSize: 500, pageToken: "" });
     expect(run.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0])).toEqual(["b"]);
+  });
+
+  it("fetches the list page by page with --chunk-size, keeping the filters on every page", async () => {
+    for (const name of ["p1", "p2", "p3"]) await berth("lease", "create", name, "-m", "simple", "--gpu-memory", "1Gi", "-l", "team=z");
+    const before = session.peer.calls.length;
+    const run = await berth("lease", "list", "-l", "team=z", "--chunk-size", "2", "--porcelain");
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0])).toEqual(["p1", "p2", "p3"]);
+    const pages = session.peer.calls.slice(before).filter((c) => c.method === "LeaseService.List").map((c) => c.request);
+    expect(pages).toEqual([
+      { tenant: "", phases: [], labelSelector: "team=z", pageSize: 2, pageToken: "" },
+      { tenant: "", phases: [], labelSelector: "team=z", pageSize: 2, pageToken: "2" },
+    ]);
   });
 });
 

@@ -120,12 +120,15 @@ export const startPeer = async (credentials: grpc.ServerCredentials = grpc.Serve
     List: (call, callback) => {
       const failure = enter("LeaseService.List", call);
       if (failure !== undefined) return callback(failure);
-      const { phases, labelSelector } = call.request;
+      const { phases, labelSelector, pageSize, pageToken } = call.request;
       const wanted = labelSelector === "" ? [] : labelSelector.split(",").map((pair) => pair.split("="));
       const matches = [...leases.values()].filter((l) =>
         (phases.length === 0 || phases.includes(l.phase as LeasePhaseName)) &&
         wanted.every(([k, v]) => (l.spec?.labels as Record<string, string> | undefined)?.[k] === v));
-      return callback(null, { leases: matches });
+      // Paging as berthd's contract has it (the token is an offset here: nothing changes between pages in these tests).
+      const start = pageToken === "" ? 0 : Number(pageToken);
+      const end = pageSize > 0 ? start + pageSize : matches.length;
+      return callback(null, { leases: matches.slice(start, end), nextPageToken: end < matches.length ? String(end) : "" });
     },
     Renew: (call, callback) => {
       const failure = enter("LeaseService.Renew", call);

@@ -102,8 +102,8 @@ export function followBerthd(options: BerthdFeedOptions): BerthdFeed {
     while (!stopped.signal.aborted) {
       let lost: string;
       try {
-        const listed = await client.lease.list({});
-        leases = new Map(listed.leases.map((l) => [l.name, l]));
+        const listed = await client.lease.listAll({});
+        leases = new Map(listed.map((l) => [l.name, l]));
         await refreshServers();
         publish();
         counts.syncs++;

@@ -137,10 +137,16 @@ export interface ListLeasesRequest {
   readonly tenant: string;
   readonly phases: readonly LeasePhaseName[];
   readonly labelSelector: string;
+  /** 0 = every matching lease; > 0 = at most this many (berthd caps it at 1000); < 0 is INVALID_ARGUMENT. */
+  readonly pageSize: number;
+  /** A previous response's nextPageToken, sent with the same tenant, phases and labelSelector. */
+  readonly pageToken: string;
 }
 
 export interface ListLeasesResponse {
   readonly leases: readonly Lease[];
+  /** Empty on the last page. */
+  readonly nextPageToken: string;
 }
 
 export interface RenewLeaseRequest {

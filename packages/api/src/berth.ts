@@ -123,11 +123,24 @@ export interface StreamOptions extends CallOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface ListAllOptions extends CallOptions {
+  /** Leases per page (default 500; berthd caps it at 1000). */
+  readonly pageSize?: number;
+}
+
+/** listAll's page size when the caller gives none: well under gRPC's 4 MB default with full views. */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
+
 export interface LeaseClient {
   /** Streams progress; without `wait` berthd sends one message (the accepted lease) and ends. */
   create(request: In<T.CreateLeaseRequest>, options?: StreamOptions): AsyncIterable<T.CreateLeaseProgress>;
   get(request: In<T.GetLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
   list(request?: In<T.ListLeasesRequest>, options?: CallOptions): Promise<T.ListLeasesResponse>;
+  /**
+   * Every matching lease, fetched page by page (List with pageSize and pageToken) so no response
+   * grows past gRPC's message limit; in List's order. `request.pageToken` is ignored.
+   */
+  listAll(request?: In<T.ListLeasesRequest>, options?: ListAllOptions): Promise<T.Lease[]>;
   renew(request: In<T.RenewLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
   release(request: In<T.ReleaseLeaseRequest>, options?: CallOptions): Promise<T.Lease>;
   watch(request?: In<T.WatchLeasesRequest>, options?: StreamOptions): AsyncIterable<T.LeaseEvent>;
@@ -240,12 +253,28 @@ export function createBerthClient(address: string, options: BerthClientOptions =
   const stream = <Res>(service: BerthServiceName, method: string) => (request: unknown = {}, streamOptions: StreamOptions = {}): AsyncIterable<Res> =>
     iterate<Res>((services[service][method] as StreamMethod).call(services[service], request, metadata(streamOptions), {}), streamOptions.signal);
 
+  const listLeases = unary<T.ListLeasesResponse>("LeaseService", "List");
+  const listAll = async (request: In<T.ListLeasesRequest> = {}, { pageSize = DEFAULT_LIST_PAGE_SIZE, ...call }: ListAllOptions = {}): Promise<T.Lease[]> => {
+    const leases: T.Lease[] = [];
+    let pageToken = "";
+    do {
+      const page = await listLeases({ ...request, pageSize, pageToken }, call);
+      leases.push(...page.leases);
+      // A berthd without paging answers everything with no token: one round.
+      const next = page.nextPageToken ?? "";
+      if (next !== "" && next === pageToken) throw new Error(`berthd at ${address} answered List with the same page token twice`);
+      pageToken = next;
+    } while (pageToken !== "");
+    return leases;
+  };
+
   return {
     address,
     lease: {
       create: stream("LeaseService", "Create"),
       get: unary("LeaseService", "Get"),
-      list: unary("LeaseService", "List"),
+      list: listLeases,
+      listAll,
       renew: unary("LeaseService", "Renew"),
       release: unary("LeaseService", "Release"),
       watch: stream("LeaseService", "Watch"),

@@ -116,6 +116,7 @@ const list: Verb = {
     { name: "phase", kind: "list", value: "PHASE", choices: LEASE_PHASES, description: "only leases in this phase (repeatable)" },
     { name: "selector", short: "l", kind: "string", value: "SELECTOR", description: "label selector, e.g. team=vision,env!=prod" },
     { name: "tenant", kind: "string", value: "TENANT", description: "only this tenant's leases (admins)" },
+    { name: "chunk-size", kind: "int", value: "N", description: "fetch the list N leases per call (default 500, at most 1000; 0: all in one call)" },
   ],
   examples: [
     "berth lease list",
@@ -126,8 +127,12 @@ const list: Verb = {
   async run(ctx) {
     const phases = ctx.flags.list("phase").map((p) => leasePhaseName(p as (typeof LEASE_PHASES)[number]));
     const client = await ctx.client();
-    const reply = await client.lease.list({ phases, labelSelector: ctx.flags.string("selector") ?? "", tenant: ctx.flags.string("tenant") ?? "" });
-    return printList(ctx, reply.leases, leaseView(ctx.io.now()));
+    const chunkSize = ctx.flags.int("chunk-size");
+    const leases = await client.lease.listAll(
+      { phases, labelSelector: ctx.flags.string("selector") ?? "", tenant: ctx.flags.string("tenant") ?? "" },
+      chunkSize === undefined ? {} : { pageSize: chunkSize },
+    );
+    return printList(ctx, leases, leaseView(ctx.io.now()));
   },
 };
 

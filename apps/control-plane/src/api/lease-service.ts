@@ -37,6 +37,7 @@ import {
   type ApiError,
 } from "./errors.js";
 import { labelSelector, leaseSpecInput } from "./inputs.js";
+import { decodePageToken, encodePageToken, isCursor, leasePage, pageLimit } from "./list-page.js";
 import { rpcKit, type CallContext } from "./rpc.js";
 import { decisionView, leaseView } from "./views.js";
 
@@ -243,11 +244,18 @@ export const makeLeaseHandlers = (deps: LeaseServiceDeps, runtime: Runtime.Runti
       const phases = request.phases.map(leasePhaseWord).filter((p): p is LeasePhase => p !== undefined);
       const selector = labelSelector(request.labelSelector);
       if (typeof selector === "string") return yield* Effect.fail(invalidArgument(selector, [{ field: "labelSelector", description: selector }]));
+      const limit = pageLimit(request.pageSize);
+      if (typeof limit === "object") return yield* Effect.fail(invalidArgument(`${limit.field}: ${limit.description}`, [limit]));
+      const filters = { tenant, phases, labelSelector: request.labelSelector };
+      const after = request.pageToken === "" ? undefined : decodePageToken(request.pageToken, filters);
+      if (after !== undefined && !isCursor(after)) return yield* Effect.fail(invalidArgument(`${after.field}: ${after.description}`, [after]));
       const snapshot = engine.snapshot();
-      const leases = Object.values(snapshot.leases)
-        .filter((l) => (tenant === undefined || l.spec.tenant === tenant) && (phases.length === 0 || phases.includes(l.phase)) && selector(l.spec.labels))
-        .sort((a, b) => a.spec.name.localeCompare(b.spec.name) || a.createdAt - b.createdAt);
-      return { leases: leases.map((l) => view(snapshot, l)) };
+      const matching = Object.values(snapshot.leases).filter(
+        (l) => (tenant === undefined || l.spec.tenant === tenant) && (phases.length === 0 || phases.includes(l.phase)) && selector(l.spec.labels),
+      );
+      // Views (the bulk of a response) only for the page returned.
+      const page = leasePage(matching, after, limit);
+      return { leases: page.leases.map((l) => view(snapshot, l)), nextPageToken: page.next === undefined ? "" : encodePageToken(page.next, filters) };
     });
 
   const renew = (request: T.RenewLeaseRequest, context: CallContext) =>

@@ -95,6 +95,17 @@ const poolSpec = fc.option(
   { nil: null },
 );
 const phases = fc.array(fc.constantFrom("LEASE_PHASE_READY", "LEASE_PHASE_FAILED", "LEASE_PHASE_UNSPECIFIED"), { maxLength: 3 });
+/** Page sizes: mostly usable (0 is no limit, above 1000 is capped), some negative or extreme. */
+const pageSizes = fc.oneof(fc.constantFrom(0, 1, 2, 1000, 5000), int32);
+/** Page tokens: none, noise, base64url of the wrong JSON, and ones shaped like berthd's (right or wrong filters). */
+const pageTokens = fc.oneof(
+  { weight: 4, arbitrary: fc.constant("") },
+  fc.string({ maxLength: 30 }),
+  fc.constantFrom("e30", "bnVsbA", "W10", "!!", "="),
+  fc
+    .record({ v: fc.constantFrom(1, 2, "1"), n: fc.oneof(names, fc.integer()), c: fc.oneof(fc.integer(), fc.double(), fc.constant(null)), i: names, f: fc.string({ maxLength: 16 }) }, { requiredKeys: [] })
+    .map((token) => Buffer.from(JSON.stringify(token), "utf8").toString("base64url")),
+);
 const selectors = fc.oneof(fc.constantFrom("", "a=b", "a!=b", "!a", "a", "=", "a==", "a=b,,c", "!!a", "a b=c"), fc.string({ maxLength: 20 }));
 
 type Call = { readonly rpc: keyof typeof EXPECTED; readonly run: (c: BerthClient) => Promise<unknown> };
@@ -120,7 +131,11 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
       .map((r) => call("lease.create", (c) => collect(c.lease.create(r)))),
   },
   names.map((name) => call("lease.get", (c) => c.lease.get({ name }))),
-  fc.record({ tenant: fc.oneof(fc.constantFrom("", "team-a", "ops"), names), phases, labelSelector: selectors }).map((r) => call("lease.list", (c) => c.lease.list(r as never))),
+  fc.record({ tenant: fc.oneof(fc.constantFrom("", "team-a", "ops"), names), phases, labelSelector: selectors, pageSize: pageSizes, pageToken: pageTokens }).map((r) => call("lease.list", (c) => c.lease.list(r as never))),
+  // A real token (the first page's) continued with random filters and sizes: OK when they match, INVALID_ARGUMENT otherwise.
+  fc
+    .record({ tenant: fc.constantFrom("", "team-a", "ops"), phases, labelSelector: fc.constantFrom("", "a=b"), pageSize: pageSizes })
+    .map((r) => call("lease.list", async (c) => c.lease.list({ ...r, pageToken: (await c.lease.list({ pageSize: 1 })).nextPageToken }))),
   fc.record({ name: names, extendBy: durations }).map((r) => call("lease.renew", (c) => c.lease.renew(r))),
   names.map((name) => call("lease.release", (c) => c.lease.release({ name }))),
   names.map((name) => call("lease.explain", (c) => c.lease.explain({ name }))),

@@ -25,6 +25,7 @@ interface Seen {
   readonly create: { readonly phases: readonly string[]; readonly last_done: boolean; readonly id: string; readonly tenant: string; readonly server: string };
   readonly list: readonly { readonly name: string; readonly id: string; readonly phase: string }[];
   readonly list_ready: readonly string[];
+  readonly list_paged: { readonly names: readonly string[]; readonly pages: number; readonly negative_size: Failure; readonly bad_token: Failure };
   readonly get: { readonly id: string; readonly phase: string; readonly models: readonly string[]; readonly labels: Record<string, string> };
   readonly renew: { readonly phase: string; readonly held_until: number; readonly created_at: number };
   readonly errors: Record<"duplicate" | "missing" | "invalid" | "bad_duration" | "unknown_model", Failure>;
@@ -68,6 +69,9 @@ describe.skipIf(skip)("an independent Python gRPC client (Debian's grpcio)", () 
   it("lists (by label and by phase), gets and renews the lease", () => {
     expect(seen.list).toEqual([{ name: "py-lease", id: seen.create.id, phase: "LEASE_PHASE_READY" }]);
     expect(seen.list_ready).toContain("py-lease");
+    expect(seen.list_paged).toMatchObject({ names: ["py-page-1", "py-page-2"], pages: 2 });
+    expect(seen.list_paged.negative_size).toMatchObject({ code: "INVALID_ARGUMENT", fields: ["pageSize"] });
+    expect(seen.list_paged.bad_token).toMatchObject({ code: "INVALID_ARGUMENT", fields: ["pageToken"] });
     expect(seen.get).toEqual({ id: seen.create.id, phase: "LEASE_PHASE_READY", models: ["simple"], labels: { client: "python" } });
     expect(seen.renew.phase).toBe("LEASE_PHASE_READY");
     // Renewed by 2h: held at least ~2 hours past its creation.

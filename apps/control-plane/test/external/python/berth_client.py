@@ -114,5 +114,25 @@ after = leases.Get(lease_pb2.GetLeaseRequest(name=got.id), timeout=TIMEOUT)
 out["release"] = {"phase": phase(released.phase), "get_by_id_after": phase(after.phase)}
 out["renew_released"] = failure(lambda: leases.Renew(lease_pb2.RenewLeaseRequest(name="py-lease"), timeout=TIMEOUT))
 
+# Paging: two more leases listed one a page, following next_page_token until it is empty.
+for name in ["py-page-1", "py-page-2"]:
+    paging_spec = spec(name)
+    paging_spec.labels["client"] = "python-paging"
+    list(leases.Create(lease_pb2.CreateLeaseRequest(spec=paging_spec), timeout=TIMEOUT))
+paged, token, pages = [], "", 0
+while True:
+    page = leases.List(lease_pb2.ListLeasesRequest(label_selector="client=python-paging", page_size=1, page_token=token), timeout=TIMEOUT)
+    paged += [l.name for l in page.leases]
+    pages += 1
+    token = page.next_page_token
+    if not token or pages > 10:
+        break
+out["list_paged"] = {
+    "names": paged,
+    "pages": pages,
+    "negative_size": failure(lambda: leases.List(lease_pb2.ListLeasesRequest(page_size=-1), timeout=TIMEOUT)),
+    "bad_token": failure(lambda: leases.List(lease_pb2.ListLeasesRequest(page_token="nope"), timeout=TIMEOUT)),
+}
+
 channel.close()
 print(json.dumps(out))
