@@ -1,4 +1,6 @@
-import { emptyAutoscalerMemory } from "../autoscaler/types.js";
+import { emptyAutoscalerMemory, type MetricSample } from "../autoscaler/types.js";
+import type { LeaseRecord } from "../lease/types.js";
+import type { DecideConfig } from "./config.js";
 import type { Draft } from "./draft.js";
 import { updateLease } from "./lifecycle.js";
 import { resizeServer } from "./resize-server.js";
@@ -7,6 +9,22 @@ import { resizeServer } from "./resize-server.js";
 // autoscaler (by the policy its spec names) for a replica count within [min, max]; new
 // replicas are placed one by one (as many as fit), surplus ones go from the end. A server the
 // backend scales itself (`scaledBy: "backend"`, a Kubernetes HPA) is left to it.
+
+/**
+ * How old a metric sample may be and still be acted on. Replicas report while they run; a lease
+ * whose reports stopped (its sidecars gone, the hub cut off) has no current metric, and scaling
+ * on its last one would chase a load long past, up or down. Without a sample the policies hold
+ * (Kubernetes' HPA does the same when its metrics are unavailable). Default: three sync periods,
+ * and at least three of the sidecars' default report interval (10 s), which backends that do not
+ * set it to the sync period (Docker, Kubernetes) report at.
+ */
+export const sampleMaxAge = (autoscaler: DecideConfig["autoscaler"]): number =>
+  autoscaler.sampleMaxAge ?? Math.max(3 * autoscaler.syncPeriod, 30_000);
+
+const freshSample = (draft: Draft, lease: LeaseRecord): MetricSample | undefined =>
+  lease.lastSample !== undefined && lease.lastSampleAt !== undefined && draft.now - lease.lastSampleAt <= sampleMaxAge(draft.config.autoscaler)
+    ? lease.lastSample
+    : undefined;
 
 export const autoscale = (draft: Draft): void => {
   draft.lastAutoscaleAt = draft.now;
@@ -18,8 +36,9 @@ export const autoscale = (draft: Draft): void => {
     const policy = draft.policies.autoscaler(spec.policy);
     if (!server || !policy || server.scaledBy === "backend") continue;
     const current = server.replicas.length;
+    const sample = freshSample(draft, lease);
     const result = policy.recommend(
-      { now: draft.now, spec, currentReplicas: current, ...(lease.lastSample ? { sample: lease.lastSample } : {}) },
+      { now: draft.now, spec, currentReplicas: current, ...(sample ? { sample } : {}) },
       lease.autoscaler ?? emptyAutoscalerMemory,
     );
     // The contract says the policy stays within bounds; the clamp keeps the cluster safe if one does not.

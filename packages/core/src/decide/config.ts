@@ -26,6 +26,8 @@ export interface DecideConfig {
      */
     readonly scaleUpStabilization?: DurationMs;
     readonly scaleDownStabilization?: DurationMs;
+    /** How old a metric sample may be and still be acted on; undefined = max(3 sync periods, 30 s) (autoscale.ts). */
+    readonly sampleMaxAge?: DurationMs;
   };
   readonly server: {
     /** Assumed server start time, used as a load-time guess when nothing was measured. */

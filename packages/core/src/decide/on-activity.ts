@@ -36,5 +36,5 @@ export const onMetricObserved = (draft: Draft, event: EventOf<"MetricObserved">)
   const lease = draft.leases.get(event.leaseId);
   if (!lease || !isLive(lease.phase))
     return draft.reject({ event: event._tag, code: "NotFound", message: `lease ${event.leaseId} is not live`, subject: event.leaseId });
-  updateLease(draft, { ...lease, lastSample: event.sample });
+  updateLease(draft, { ...lease, lastSample: event.sample, lastSampleAt: draft.now });
 };

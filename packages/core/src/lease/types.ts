@@ -90,4 +90,6 @@ export interface LeaseRecord {
   /** Autoscaler state between syncs (bespoke leases with autoscaling). */
   readonly autoscaler?: AutoscalerMemory;
   readonly lastSample?: MetricSample;
+  /** When `lastSample` was observed: a sample older than a few sync periods is not acted on (decide/autoscale.ts). */
+  readonly lastSampleAt?: EpochMs;
 }
