@@ -207,6 +207,10 @@ export const decisionLines = (decisions: readonly Decision[]): string => {
   let out = "";
   for (const d of decisions) {
     out += `${iso(timestampToMs(d.at)) ?? "-"}  ${d.kind}  policy=${orDash(d.policy)}  ${d.outcome}\n`;
+    if (d.scaling) {
+      const reason = Object.entries(d.scaling.reason).map(([k, v]) => `${k}=${v}`);
+      out += `    replicas ${d.scaling.from} -> ${d.scaling.to}${reason.length === 0 ? "" : `  ${reason.join(" ")}`}\n`;
+    }
     for (const v of d.verdicts) {
       const reasons = v.reasons.map((r) => `${r.plugin}:${r.reason}${r.need !== 0 || r.free !== 0 ? ` (need ${r.need}, free ${r.free})` : ""}`);
       out += `    ${v.candidate.padEnd(16)} ${v.code.padEnd(10)} score=${v.score}${reasons.length === 0 ? "" : `  ${reasons.join("; ")}`}\n`;

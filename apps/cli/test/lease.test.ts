@@ -192,6 +192,11 @@ describe("output formats", () => {
     const json = JSON.parse((await berth("lease", "explain", "web", "-o", "json")).stdout) as { decisions: { kind: string; verdicts: unknown[] }[] };
     expect(json.decisions[0]).toMatchObject({ kind: "placement", verdicts: [{ candidate: "s-1", code: "Fits" }, { candidate: "s-2", code: "NotNow" }] });
   });
+
+  it("explains a scaling decision with its replicas before and after and the autoscaler's reading", async () => {
+    const run = await berth("lease", "explain", "web");
+    expect(run.stdout).toContain("scaling  policy=hpa  Scaled (s-1)\n    replicas 1 -> 3  rule=ScaleUp usageRatio=2.5 recommended=3 desired=3\n");
+  });
 });
 
 describe("lease create --wait", () => {

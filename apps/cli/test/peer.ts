@@ -167,6 +167,9 @@ export const startPeer = async (credentials: grpc.ServerCredentials = grpc.Serve
             { candidate: "s-1", code: "Fits", score: 0.8 },
             { candidate: "s-2", code: "NotNow", reasons: [{ plugin: "GpuMemory", reason: "InsufficientGpuMemory", need: 4, free: 1 }] },
           ],
+        }, {
+          at: found.createdAt, kind: "scaling", policy: "hpa", outcome: "Scaled (s-1)",
+          scaling: { from: 1, to: 3, reason: { rule: "ScaleUp", usageRatio: "2.5", recommended: "3", desired: "3" } },
         }],
       });
     },

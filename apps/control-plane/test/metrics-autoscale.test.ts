@@ -188,6 +188,13 @@ describe("autoscaling on queue_time from the sidecars' metric reports", () => {
       const explained = await api.lease.explain({ name: "queued" });
       const scalings = explained.decisions.filter((d) => d.kind === "scaling");
       expect(scalings.length).toBeGreaterThanOrEqual(2);
+      // Each says how many replicas it went from and to, and what the autoscaler read and why.
+      const out = scalings.find((d) => d.scaling !== null && d.scaling.to > d.scaling.from)!;
+      expect(out.scaling!.from).toBeGreaterThanOrEqual(1);
+      expect(out.scaling!.to).toBeLessThanOrEqual(3);
+      expect(Object.keys(out.scaling!.reason)).toEqual(expect.arrayContaining(["rule", "recommended", "desired"]));
+      const back = scalings.find((d) => d.scaling !== null && d.scaling.to < d.scaling.from);
+      expect(back?.scaling?.to).toBe(1);
     } finally {
       reporting = false;
       await reporter;

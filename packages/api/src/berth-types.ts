@@ -190,6 +190,13 @@ export interface CandidateVerdict {
   readonly reasons: readonly Reason[];
 }
 
+/** A scaling decision's step: replicas before and after, and the autoscaler's reading and rule. */
+export interface ScalingStep {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: Readonly<Record<string, string>>;
+}
+
 export interface Decision {
   readonly at: Timestamp | null;
   /** "placement", "eviction", "scaling", "expiry". */
@@ -197,6 +204,8 @@ export interface Decision {
   readonly policy: string;
   readonly outcome: string;
   readonly verdicts: readonly CandidateVerdict[];
+  /** Set on "scaling" decisions. */
+  readonly scaling: ScalingStep | null;
 }
 
 export interface ExplainLeaseResponse {

@@ -37,7 +37,8 @@ const MESSAGES: Record<string, Keys<object>> = {
   ExplainLeaseRequest: { name: true } satisfies Keys<T.ExplainLeaseRequest>,
   Reason: { plugin: true, reason: true, need: true, free: true } satisfies Keys<T.Reason>,
   CandidateVerdict: { candidate: true, code: true, score: true, reasons: true } satisfies Keys<T.CandidateVerdict>,
-  Decision: { at: true, kind: true, policy: true, outcome: true, verdicts: true } satisfies Keys<T.Decision>,
+  ScalingStep: { from: true, to: true, reason: true } satisfies Keys<T.ScalingStep>,
+  Decision: { at: true, kind: true, policy: true, outcome: true, verdicts: true, scaling: true } satisfies Keys<T.Decision>,
   ExplainLeaseResponse: { lease: true, decisions: true } satisfies Keys<T.ExplainLeaseResponse>,
   PoolSpec: {
     name: true, image: true, resources: true, minInstances: true, maxInstances: true, quotaPerInstance: true, group: true,

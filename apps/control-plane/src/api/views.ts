@@ -100,6 +100,10 @@ export const decisionView = (d: DecisionRecord): Out<T.Decision> => ({
     ...(d.nodeVerdicts ?? []).map(verdictView),
     ...(d.evictionVerdicts ?? []).map((e) => ({ candidate: e.leaseId, code: e.code, score: e.cost ?? 0, reasons: [{ plugin: "eviction", reason: e.reason, need: 0, free: 0 }] })),
   ],
+  scaling:
+    d.scaling === undefined
+      ? null
+      : { from: d.scaling.from, to: d.scaling.to, reason: Object.fromEntries(Object.entries(d.scaling.reason).map(([k, v]) => [k, String(v)])) },
 });
 
 export const poolSpecView = (spec: PoolSpec): Out<T.PoolSpec> => ({
