@@ -131,3 +131,10 @@ export const nodeRecordsOf = (draft: Draft): NodeRecord[] => draft.nodes.keys().
 /** The free GPU memory of a node, over all its GPUs. */
 export const freeGpuMemory = (record: NodeRecord): number =>
   record.node.gpus.reduce((sum, gpu, g) => sum + Math.max(0, gpu.memory - (record.use.gpus[g]?.memory ?? 0)), 0);
+
+/** The GPU memory of all the draft's nodes: what the leases share (the keep-alive policy's budget). */
+export const fleetGpuMemory = (draft: Draft): number => {
+  let total = 0;
+  for (const record of nodeRecordsOf(draft)) for (const gpu of record.node.gpus) total += gpu.memory;
+  return total;
+};

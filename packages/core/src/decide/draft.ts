@@ -102,6 +102,8 @@ export class Draft {
   nextId: number;
   rngState: number;
   lastAutoscaleAt: number;
+  /** Snapshot.warmEvictions as of this step (replaced, never written in place). */
+  warmEvictions: readonly number[];
 
   constructor(
     readonly base: Snapshot,
@@ -122,6 +124,7 @@ export class Draft {
     this.nextId = base.nextId;
     this.rngState = base.rngState;
     this.lastAutoscaleAt = base.lastAutoscaleAt;
+    this.warmEvictions = base.warmEvictions ?? [];
   }
 
   /** A fresh id with `prefix` (server ids, decision numbers): from the snapshot's counter. */
@@ -194,6 +197,7 @@ export class Draft {
       nextId: this.nextId,
       rngState: this.rngState,
       lastAutoscaleAt: this.lastAutoscaleAt,
+      ...(this.warmEvictions.length > 0 ? { warmEvictions: this.warmEvictions } : {}),
     };
     return { snapshot, intents: this.intents, rejections: this.rejections, changes: this.changes };
   }

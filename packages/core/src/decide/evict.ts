@@ -4,6 +4,7 @@ import type { ClusterView, PlacementRequest } from "../placement/types.js";
 import { freeGpuMemory, nodeRecordsOf, viewOf } from "./cluster.js";
 import type { Draft } from "./draft.js";
 import { endLease } from "./lifecycle.js";
+import { noteWarmEviction } from "./pressure.js";
 import { placeOnView } from "./servers.js";
 import type { NodeRecord, ServerRecord } from "./types.js";
 import { evictionCandidateOf } from "./views.js";
@@ -34,6 +35,7 @@ const evictVictims = (draft: Draft, decision: EvictionDecision, forLease: string
       victims: decision.victims,
       beneficiary: forLease,
     });
+    noteWarmEviction(draft, lease);
     endLease(draft, lease, "Released", "Evicted");
   }
 };

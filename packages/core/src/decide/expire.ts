@@ -4,6 +4,7 @@ import { isLive } from "../lease/phase.js";
 import type { LeaseRecord } from "../lease/types.js";
 import type { Draft } from "./draft.js";
 import { endLease, setPhase, updateLease } from "./lifecycle.js";
+import { memoryPressureOf } from "./pressure.js";
 import { loadTimeOf, sizeOf } from "./views.js";
 
 // Expiry, on Tick: a live lease past its computed expiry becomes Expiring (only one that has
@@ -17,7 +18,18 @@ const warmUntilOf = (draft: Draft, lease: LeaseRecord): number => {
   if (!config.keepWarm || !lease.placement?.assigned) return draft.now;
   const policy = keepAlivePolicy(config.keepAlivePolicy);
   if (!policy) return draft.now;
-  const windows = policy.windows({ idleGaps: lease.recentGaps, loadTime: loadTimeOf(draft, lease), size: sizeOf(draft, lease) });
+  // The inputs the keep-alive experiment proved the policy with (sim/src/keepalive/simulate.ts):
+  // the gaps' starts (time of day), the idle period's start, and the fleet's memory pressure.
+  // No gaps yet: trivially aligned. Gaps stored without their starts: none known.
+  const starts = lease.recentGapStarts ?? (lease.recentGaps.length === 0 ? [] : undefined);
+  const windows = policy.windows({
+    idleGaps: lease.recentGaps,
+    loadTime: loadTimeOf(draft, lease),
+    size: sizeOf(draft, lease),
+    ...(starts !== undefined && starts.length === lease.recentGaps.length ? { idleStarts: starts } : {}),
+    idleSince: lease.lastActivityAt,
+    pressure: memoryPressureOf(draft),
+  });
   // A pre-warm window would unload and load again later; decide keeps it simple: warm or not.
   const byPolicy = lease.lastActivityAt + windows.keepAlive;
   const cap = config.maxWarm === undefined ? Number.POSITIVE_INFINITY : lease.expiresAt + config.maxWarm;

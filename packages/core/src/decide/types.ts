@@ -127,6 +127,12 @@ export interface Snapshot {
   readonly rngState: number;
   /** When the autoscalers last ran (Tick runs them every DecideConfig.autoscaler.syncPeriod). */
   readonly lastAutoscaleAt: EpochMs;
+  /**
+   * When warm leases were evicted while their keep-alive still held them (memory pressure for
+   * the keep-alive policy, decide/pressure.ts), ascending; each new one drops those more than
+   * a day old, so it stays bounded. Absent: none (snapshots stored before it existed read the same).
+   */
+  readonly warmEvictions?: readonly EpochMs[];
 }
 
 // ---------------------------------------------------------------------------------------------

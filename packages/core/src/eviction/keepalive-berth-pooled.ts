@@ -97,7 +97,7 @@ export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeep
     const own = ingest(input, starts);
     const penalty = o.referencePenalty ? o.referenceLoad : input.loadTime;
     // Memory at the operator's base price plus what the shared budget adds (memory-shadow-price.ts).
-    const mu = shadow !== undefined && input.pressure !== undefined ? shadow.at(input.idleSince, input.pressure) : 0;
+    const mu = shadow !== undefined && input.pressure !== undefined ? shadow.at(input.pressure.at ?? input.idleSince, input.pressure) : 0;
     const hold = (memoryPrice(o) + mu) * input.size;
     // The prior weighs at most as many gaps as the rest of the fleet has shown.
     const k = Math.min(o.fleetPrior, fleet.total - own.total);

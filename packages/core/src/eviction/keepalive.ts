@@ -37,6 +37,14 @@ export interface MemoryPressure {
   readonly budget: Bytes;
   /** Leases unloaded to make room while their keep-alive still held them, so far (a running count that only grows). */
   readonly evictions: number;
+  /**
+   * When those evictions happened, ascending, at least as far back as the policy's pressure
+   * window: a policy then counts the evictions of its window from these alone, keeping no count
+   * across calls (decide's only state is its snapshot). Absent: it tracks `evictions` itself.
+   */
+  readonly evictionTimes?: readonly EpochMs[];
+  /** When the pressure is read (absent: the idle period's start, `idleSince`). */
+  readonly at?: EpochMs;
 }
 
 /** Which rule produced the windows, as data (for explanations and experiment reports). */

@@ -49,13 +49,24 @@ export const windowedGrowth = (window: DurationMs) => {
   };
 };
 
-/** The budget's shadow price over a trailing `window`, each eviction priced at `penalty`. */
+/** How many of `times` (ascending) fall in the trailing `window` ending at `now`: in (now - window, now]. */
+export const countWithin = (times: readonly EpochMs[], now: EpochMs, window: DurationMs): number => {
+  let n = 0;
+  for (let i = times.length - 1; i >= 0 && times[i] > now - window; i--) if (times[i] <= now) n++;
+  return n;
+};
+
+/**
+ * The budget's shadow price over a trailing `window`, each eviction priced at `penalty`. With
+ * `pressure.evictionTimes` it counts from those (stateless: the same call, the same price);
+ * otherwise from how the running count grew over the calls it has seen.
+ */
 export const shadowPrice = (window: DurationMs, penalty: DurationMs): ShadowPrice => {
   if (!(window > 0) || !Number.isFinite(window)) throw new RangeError(`shadow price window must be positive and finite, got ${window}`);
   const evicted = windowedGrowth(window);
   return {
     at: (now, pressure) => {
-      const n = evicted(now, pressure.evictions);
+      const n = pressure.evictionTimes !== undefined ? countWithin(pressure.evictionTimes, now, window) : evicted(now, pressure.evictions);
       return n > 0 && pressure.budget > 0 ? (penalty * n) / (pressure.budget * window) : 0;
     },
   };

@@ -40,8 +40,13 @@ export const renew = <L extends LeaseRecord>(lease: L, at: EpochMs, duration: nu
 /** The lease after activity at `at` (records the gap for reuse estimates; renews if renewal is on). */
 export const recordActivity = <L extends LeaseRecord>(lease: L, at: EpochMs, requests: number, gapsLimit: number): L => {
   const gap = at - lease.lastActivityAt;
-  const recentGaps = gap > 0 ? [...lease.recentGaps, gap].slice(-gapsLimit) : lease.recentGaps;
-  return withExpiry({ ...lease, lastActivityAt: Math.max(lease.lastActivityAt, at), requests: lease.requests + requests, recentGaps });
+  if (!(gap > 0)) return withExpiry({ ...lease, lastActivityAt: Math.max(lease.lastActivityAt, at), requests: lease.requests + requests });
+  const recentGaps = [...lease.recentGaps, gap].slice(-gapsLimit);
+  // The starts stay aligned with the gaps; a record stored without them (older gaps of unknown
+  // start) never gets them, rather than starts that would belong to other gaps.
+  const known = lease.recentGapStarts ?? (lease.recentGaps.length === 0 ? [] : undefined);
+  const recentGapStarts = known === undefined ? {} : { recentGapStarts: [...known, lease.lastActivityAt].slice(-gapsLimit) };
+  return withExpiry({ ...lease, lastActivityAt: at, requests: lease.requests + requests, recentGaps, ...recentGapStarts });
 };
 
 /**

@@ -72,6 +72,11 @@ export interface LeaseRecord {
   readonly requests: number;
   /** Recent gaps between activity reports, newest last (bounded), for eviction's reuse estimate. */
   readonly recentGaps: readonly DurationMs[];
+  /**
+   * When each of `recentGaps` began (the activity before it), aligned with it, for keep-alive
+   * policies that follow the time of day. Absent (records stored before it existed): not known.
+   */
+  readonly recentGapStarts?: readonly EpochMs[];
   readonly placement?: LeasePlacement;
   /**
    * GPU memory per replica the lease takes on its server: the first guess at request time
