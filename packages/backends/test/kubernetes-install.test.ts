@@ -55,6 +55,7 @@ const validators: Record<string, new (data: never) => { validate(): void }> = {
 const BACKEND_CALLS: readonly { readonly group: string; readonly resource: string; readonly verbs: readonly string[]; readonly why: string }[] = [
   { group: "", resource: "configmaps", verbs: ["get", "list", "watch", "create", "patch", "delete"], why: "server records: applied, read, deleted (kubernetes-backend.ts), informer" },
   { group: "apps", resource: "deployments", verbs: ["list", "watch", "create", "patch", "delete"], why: "replica Deployments: applied, deleted, informer" },
+  { group: "", resource: "secrets", verbs: ["get", "create", "patch"], why: "a Secret per server with its sidecars' credentials: applied, read back on adoption (kubernetes-backend.ts)" },
   { group: "", resource: "pods", verbs: ["list", "watch", "patch"], why: "informer; listed and labelled with their leases (lease-routing.ts)" },
   { group: "", resource: "services", verbs: ["list", "create", "patch", "delete"], why: "a Service per lease: applied, listed, deleted" },
   { group: "autoscaling", resource: "horizontalpodautoscalers", verbs: ["create", "patch", "delete"], why: "an HPA per lease in hpa mode: applied, deleted" },
@@ -65,7 +66,7 @@ const BACKEND_CALLS: readonly { readonly group: string; readonly resource: strin
 /** The census of KubeClient calls per source file (kube-client.ts itself aside). */
 const CALL_SITES: Record<string, Record<string, number>> = {
   "informer.ts": { list: 1, watchOnce: 1 },
-  "kubernetes-backend.ts": { apply: 2, get: 2, remove: 3 },
+  "kubernetes-backend.ts": { apply: 3, get: 3, remove: 3 },
   "leader-election.ts": { create: 1, get: 1, replace: 2 },
   "lease-routing.ts": { apply: 5, create: 1, get: 2, groupVersions: 1, list: 2, patchLabels: 1, remove: 2 },
 };
@@ -151,16 +152,18 @@ describe.runIf(hasKubectl || mustRun())("install manifests (deploy/kubernetes)",
     }
   });
 
-  it("RBAC is least privilege: one namespaced Role, no wildcards, no secrets, nothing cluster-wide", () => {
+  it("RBAC is least privilege: one namespaced Role, no wildcards, secrets only by name and never deleted, nothing cluster-wide", () => {
     const base = render("base");
     expect(base.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toBe(false);
     const role = base.find((o) => o.kind === "Role")!;
     const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     for (const rule of rules) {
       expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain("*");
-      expect(rule.resources).not.toContain("secrets");
     }
     const verbsOf = (group: string, resource: string) => rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs);
+    // The sidecars' credentials: berthd reads back its own Secrets by name, lists and watches none
+    // (that would read every Secret of the namespace at once), and leaves deletion to the garbage collector.
+    expect(verbsOf("", "secrets").sort()).toEqual(["create", "get", "patch"]);
     expect(verbsOf("", "pods")).not.toContain("delete");
     expect(verbsOf("", "pods")).not.toContain("create");
     expect(verbsOf("coordination.k8s.io", "leases")).toEqual(expect.arrayContaining(["get", "create", "update"]));
@@ -220,7 +223,10 @@ describe.runIf(hasKubectl || mustRun())("install manifests (deploy/kubernetes)",
         for (const verb of call.verbs) expect(can(verb, resource), `${verb} ${resource}`).toBe(true);
       }
       for (const [verb, resource] of [
-        ["get", "secrets"],
+        ["list", "secrets"],
+        ["watch", "secrets"],
+        ["delete", "secrets"],
+        ["update", "secrets"],
         ["delete", "pods"],
         ["create", "pods"],
         ["delete", "nodes"],

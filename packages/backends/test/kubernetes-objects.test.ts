@@ -3,7 +3,7 @@
 // names and labels are ones the API server accepts, host ports never collide, pod statuses map
 // to replica states, and the leader-election decision.
 import fc from "fast-check";
-import { ConfigMap, Service } from "kubernetes-models/v1";
+import { ConfigMap, Secret, Service } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler as HpaV2 } from "kubernetes-models/autoscaling/v2";
 import { HorizontalPodAutoscaler as HpaV2beta2 } from "kubernetes-models/autoscaling/v2beta2";
@@ -25,11 +25,15 @@ import {
   recordName,
   replicaDeployment,
   serverRecord,
+  sidecarSecret,
+  sidecarSecretName,
+  withoutSidecarToken,
+  withSidecarToken,
   type HostPorts,
 } from "../src/kubernetes/objects.js";
 import { decodeDeployment, decodePod, decodeRecord, observeReplica, type ReplicaPod } from "../src/kubernetes/observe.js";
 import { allocatePortBlock, parseHostPorts } from "../src/kubernetes/ports.js";
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, type ServerSpec } from "../src/spec.js";
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, type ServerSpec, sidecarEnvironment } from "../src/spec.js";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -63,7 +67,10 @@ const specArb: fc.Arbitrary<ServerSpec> = fc.record({
       berthd: fc.constant("berthd.berth.svc:50051"),
       repositories: fc.constant([{ name: "models", location: "s3://bucket/models" }]),
       cache: fc.constant("/var/cache/berth-models"),
-    }),
+      token: fc.option(fc.stringMatching(/^bst1\.[a-z0-9-]{1,20}\.[A-Za-z0-9_-]{8,43}$/), { nil: undefined }),
+      berthdCa: fc.option(fc.constant("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), { nil: undefined }),
+      berthdServerName: fc.option(fc.constant("berthd-cert-name.example"), { nil: undefined }),
+    }).map((s) => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as unknown as NonNullable<ServerSpec["sidecar"]>),
     { nil: undefined },
   ),
 }).map((s) => (s.sidecar === undefined ? (({ sidecar: _, ...rest }) => rest)(s) : s) as ServerSpec);
@@ -101,7 +108,25 @@ describe("generated objects validate against the Kubernetes OpenAPI schemas", ()
         const record = serverRecord(spec, c);
         new ConfigMap(record as never).validate();
         expect(recordName(spec.serverId)).toMatch(DNS1123_SUBDOMAIN);
-        expect(decodeRecord({ ...record, metadata: { ...record.metadata, uid: "u" } })?.spec).toEqual(spec);
+        // The record keeps everything but the sidecar's token, which its Secret holds (and gives back).
+        expect(JSON.stringify(record)).not.toContain(`"token"`);
+        const recorded = decodeRecord({ ...record, metadata: { ...record.metadata, uid: "u" } })?.spec;
+        expect(recorded).toEqual(withoutSidecarToken(spec));
+        const secret = sidecarSecret(spec, c, owner);
+        expect(withSidecarToken(recorded!, secret)).toEqual(spec);
+        const credentials = spec.sidecar === undefined ? {} : sidecarEnvironment(spec.sidecar);
+        if (secret === undefined) expect(credentials).toEqual({});
+        else {
+          new Secret(secret as never).validate();
+          expect(secret.metadata.name).toMatch(DNS1123_SUBDOMAIN);
+          expect(secret.metadata.name.length).toBeLessThanOrEqual(253);
+          labelsAreValid(secret.metadata.labels as Record<string, string>);
+        }
+        // The sidecar reads every credential from the Secret; the pod spec carries no value of any.
+        const env = (containers[1] as { env?: { name: string; value?: string; valueFrom?: unknown }[] } | undefined)?.env ?? [];
+        expect(env.map((e) => e.name).sort()).toEqual(Object.keys(credentials).sort());
+        for (const e of env) expect(e).toEqual({ name: e.name, valueFrom: { secretKeyRef: { name: sidecarSecretName(spec.serverId), key: e.name } } });
+        for (const value of Object.values(credentials)) expect(JSON.stringify(raw)).not.toContain(JSON.stringify(value).slice(1, -1));
       }),
       { numRuns: 150 },
     );
@@ -303,13 +328,36 @@ describe("what the pods of a berthd-made server need", () => {
     expect(berthdArg(config({ sidecarBerthd: "berthd.berth.svc:50051" }))).toBe("berthd.berth.svc:50051");
   });
 
-  it("hands the sidecar berthd's credentials in its environment, never in its arguments", () => {
-    type Sidecar = { args: string[]; env?: { name: string; value: string }[] };
-    const sidecarOf = (s: ServerSpec) => (podOf(config({ network: "host" }), s) as unknown as { containers: Sidecar[] }).containers[1]!;
+  it("hands the sidecar berthd's credentials in its environment from the server's Secret, never as values or arguments", () => {
+    type Sidecar = { args: string[]; env?: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] };
+    const c = config({ network: "host" });
+    const sidecarOf = (s: ServerSpec) => (podOf(c, s) as unknown as { containers: Sidecar[] }).containers[1]!;
+    const annotationsOf = (s: ServerSpec) => (replicaDeployment(s, 0, c, owner, { http: 32000, grpc: 32001, metrics: 32002 }).spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+    // No auth, no TLS: no env, no Secret.
     expect(sidecarOf(spec).env).toBeUndefined();
-    const withToken = sidecarOf({ ...spec, sidecar: { ...spec.sidecar!, token: "bst1.srv-1.secret", berthdCa: "-----BEGIN CERTIFICATE-----" } });
-    expect(withToken.env).toEqual(expect.arrayContaining([{ name: "BERTH_SIDECAR_TOKEN", value: "bst1.srv-1.secret" }, { name: "BERTH_SIDECAR_BERTHD_CA_PEM", value: "-----BEGIN CERTIFICATE-----" }]));
-    expect(withToken.args.join(" ")).not.toContain("bst1.srv-1.secret");
+    expect(sidecarSecret(spec, c, owner)).toBeUndefined();
+    expect(annotationsOf(spec)).not.toHaveProperty("berth.dev/sidecar-credentials");
+    const withToken: ServerSpec = { ...spec, sidecar: { ...spec.sidecar!, token: "bst1.srv-1.secret", berthdCa: "-----BEGIN CERTIFICATE-----" } };
+    const sidecar = sidecarOf(withToken);
+    const ref = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: "berth-sidecar-srv-1", key } } });
+    expect(sidecar.env).toEqual([ref("BERTH_SIDECAR_TOKEN"), ref("BERTH_SIDECAR_BERTHD_CA_PEM")]);
+    expect(sidecar.args.join(" ")).not.toContain("bst1.srv-1.secret");
+    const deployment = replicaDeployment(withToken, 0, c, owner, { http: 32000, grpc: 32001, metrics: 32002 });
+    expect(JSON.stringify(deployment)).not.toContain("bst1.srv-1.secret");
+    // The Secret holds exactly the sidecar's environment, owned like the Deployments (collected with the record).
+    const secret = sidecarSecret(withToken, c, owner)!;
+    expect(secret).toMatchObject({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name: "berth-sidecar-srv-1", namespace: "berth" } });
+    expect(secret.metadata.ownerReferences).toEqual(deployment.metadata.ownerReferences);
+    expect(secret.metadata.labels).toEqual(expect.objectContaining({ "berth.dev/server-id": "srv-1", "app.kubernetes.io/instance": "srv-1" }));
+    const data = secret.data as Record<string, string>;
+    expect(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]))).toEqual(sidecarEnvironment(withToken.sidecar!));
+    // New credentials change the pod template (a pod reads a Secret only when it starts), the same ones do not.
+    const digest = annotationsOf(withToken)["berth.dev/sidecar-credentials"];
+    expect(digest).toMatch(/^[0-9a-f]{32}$/);
+    expect(annotationsOf(withToken)["berth.dev/sidecar-credentials"]).toBe(digest);
+    expect(annotationsOf({ ...withToken, sidecar: { ...withToken.sidecar!, token: "bst1.srv-1.other" } })["berth.dev/sidecar-credentials"]).not.toBe(digest);
+    // The Deployment's own metadata stays as it was (observers read its annotations).
+    expect(deployment.metadata.annotations).not.toHaveProperty("berth.dev/sidecar-credentials");
   });
 
   it("GPU limits unless requestGpus is off; Berth's image runs its model server, others Triton", () => {

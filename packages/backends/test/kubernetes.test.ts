@@ -3,6 +3,10 @@
 // suite, then the faults only Kubernetes has (a deleted Deployment, a deleted pod, watches the
 // server ends, another field manager), lease Services with pod labels, and the autoscaler.
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Effect, Layer, type Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awaitReady, awaitServer } from "../src/await.js";
@@ -12,8 +16,8 @@ import { decodeKubernetesBackendConfig, type KubernetesBackendOptions } from "..
 import type { KubeClient } from "../src/kubernetes/kube-client.js";
 import { type KubernetesBackendHandle, makeKubernetesBackend } from "../src/kubernetes/kubernetes-backend.js";
 import { kubernetesLeaseRouting } from "../src/kubernetes/lease-routing.js";
-import { deploymentName, leaseLabel, recordName } from "../src/kubernetes/objects.js";
-import type { ServerSpec } from "../src/spec.js";
+import { ANNOTATION_SIDECAR_CREDENTIALS, deploymentName, leaseLabel, recordName, sidecarSecretName } from "../src/kubernetes/objects.js";
+import { SIDECAR_ENV, type ServerSpec } from "../src/spec.js";
 import { adminClient, cluster, containerOf, deleteNamespace, freshNamespace, IMAGE, mustRun, NODE } from "./kubernetes-cluster.js";
 
 const state = cluster();
@@ -176,6 +180,65 @@ describe.runIf(run)("kubernetes backend on a real cluster", () => {
       }),
     );
   }, 300_000);
+
+  it("the sidecar's token lives in a Secret per server: the pod reads it from there, no Deployment or record holds it, a new instance keeps it, and it goes with the server", async () => {
+    const id = "fault-secret";
+    // The kubelet makes the sidecar's cache on the node (this machine): the test removes it.
+    const cache = join(tmpdir(), `berth-kube-test-cache-${faultsNamespace}`);
+    const token = `bst1.${id}.${randomBytes(24).toString("base64url")}`;
+    const withSidecar: ServerSpec = {
+      ...spec(id),
+      // No berthd listens on port 1: the sidecar keeps redialling, which is all this test needs of it.
+      sidecar: { berthd: "127.0.0.1:1", repositories: [{ name: "hub", location: "http://127.0.0.1:1/models" }], cache, token },
+    };
+    const templateOf = (d: Record<string, unknown> | undefined) =>
+      (d?.spec as { template: { metadata: { annotations: Record<string, string> }; spec: { containers: { name: string; env?: unknown[] }[] } } }).template;
+    const generationOf = (d: Record<string, unknown> | undefined) => Number((d?.metadata as { generation: number }).generation);
+    let generation = 0;
+    try {
+      await withBackend(faults(), (h) =>
+        Effect.gen(function* () {
+          yield* h.backend.ensureServer(withSidecar);
+          const secret = yield* admin.get("v1", "Secret", faultsNamespace, sidecarSecretName(id));
+          expect(secret?.type).toBe("Opaque");
+          const data = secret?.data as Record<string, string>;
+          expect(Object.keys(data)).toEqual([SIDECAR_ENV.token]);
+          expect(Buffer.from(data[SIDECAR_ENV.token]!, "base64").toString("utf8")).toBe(token);
+          expect((secret?.metadata as { ownerReferences: { kind: string; name: string }[] }).ownerReferences.map((o) => `${o.kind}/${o.name}`)).toEqual([`ConfigMap/${recordName(id)}`]);
+          const deployment = yield* admin.get("apps/v1", "Deployment", faultsNamespace, deploymentName(id, 0));
+          expect(JSON.stringify(deployment)).not.toContain(token);
+          expect(templateOf(deployment).spec.containers.find((c) => c.name === "sidecar")?.env).toEqual([
+            { name: SIDECAR_ENV.token, valueFrom: { secretKeyRef: { name: sidecarSecretName(id), key: SIDECAR_ENV.token } } },
+          ]);
+          expect(JSON.stringify(yield* admin.get("v1", "ConfigMap", faultsNamespace, recordName(id)))).not.toContain(token);
+          // Ready needs both containers running: the kubelet resolved the reference (a missing Secret
+          // or key is CreateContainerConfigError), and the sidecar's environment has the token.
+          yield* awaitReady(h.backend, id, "90 seconds");
+          const pods = yield* podsOf(faultsNamespace, id, 0);
+          const env = JSON.parse(execFileSync("docker", ["inspect", "--format", "{{json .Config.Env}}", containerOf(pods[0]!, "sidecar")], { encoding: "utf8" })) as string[];
+          expect(env).toContain(`${SIDECAR_ENV.token}=${token}`);
+          generation = generationOf(yield* admin.get("apps/v1", "Deployment", faultsNamespace, deploymentName(id, 0)));
+        }),
+      );
+      // A new instance adopts the server from its record (no token there) and takes the token back
+      // from the Secret: re-applying the replica leaves its pod template as it was.
+      await withBackend(faults(), (h) =>
+        Effect.gen(function* () {
+          yield* h.backend.scale(id, 1);
+          const deployment = yield* admin.get("apps/v1", "Deployment", faultsNamespace, deploymentName(id, 0));
+          expect(generationOf(deployment)).toBe(generation);
+          expect(templateOf(deployment).metadata.annotations[ANNOTATION_SIDECAR_CREDENTIALS]).toMatch(/^[0-9a-f]{32}$/);
+          // The garbage collector takes the Secret with the server's record.
+          yield* h.backend.deleteServer(id);
+          yield* awaitServer(h.backend, id, (s) => s === undefined, "60 seconds", "gone");
+          for (let i = 0; i < 150 && (yield* admin.get("v1", "Secret", faultsNamespace, sidecarSecretName(id))) !== undefined; i++) yield* Effect.sleep("200 millis");
+          expect(yield* admin.get("v1", "Secret", faultsNamespace, sidecarSecretName(id))).toBeUndefined();
+        }),
+      );
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it("a field changed by another manager is taken back by the next ensure (server-side apply, forced)", async () => {
     await withBackend(faults(), (h) =>

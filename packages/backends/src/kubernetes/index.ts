@@ -14,4 +14,4 @@ export {
 export { kubernetesLeaseRouting, leaseRoutingOf, type KubernetesLeaseRouting } from "./lease-routing.js";
 export { decideElection, runLeaderElection, type LeaderElection, type LeaderElectionOptions } from "./leader-election.js";
 export { berthdElectionOptions, runBerthdElection } from "./berthd-election.js";
-export { chooseHpaVersion, leaseHpa, leaseService, leaseServiceName, replicaDeployment, serverRecord, type LeaseAutoscaling } from "./objects.js";
+export { chooseHpaVersion, leaseHpa, leaseService, leaseServiceName, replicaDeployment, serverRecord, sidecarSecret, sidecarSecretName, type LeaseAutoscaling } from "./objects.js";

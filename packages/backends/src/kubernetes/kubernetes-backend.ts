@@ -14,7 +14,19 @@ import { LABEL_MANAGED_BY, LABEL_SERVER_ID, replicaId, type ServerSpec, validate
 import { decodeKubernetesBackendConfig, type KubernetesBackendConfig, type KubernetesBackendOptions } from "./config.js";
 import { follow, type InformerCounters, type InformerSpec, listInto } from "./informer.js";
 import { type KubeClient, makeKubeClient } from "./kube-client.js";
-import { deploymentName, type HostPorts, KUBERNETES_MANAGED_BY, type OwnerRef, recordName, replicaDeployment, serverLabels, serverRecord } from "./objects.js";
+import {
+  deploymentName,
+  type HostPorts,
+  KUBERNETES_MANAGED_BY,
+  type OwnerRef,
+  recordName,
+  replicaDeployment,
+  serverLabels,
+  serverRecord,
+  sidecarSecret,
+  sidecarSecretName,
+  withSidecarToken,
+} from "./objects.js";
 import { decodeDeployment, decodePod, decodeRecord, observeServer, type ReplicaDeployment, type ReplicaPod, type ServerRecord } from "./observe.js";
 import { KUBERNETES_BACKEND_NAME, unavailable } from "./backend-name.js";
 import { kubernetesLeaseRouting, leaseRoutingOf } from "./lease-routing.js";
@@ -113,10 +125,14 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
 
     const owner = (serverId: string, uid: string): OwnerRef => ({ apiVersion: "v1", kind: "ConfigMap", name: recordName(serverId), uid });
 
-    /** Apply the replica Deployments wanted, delete the surplus. Holds the lock. */
+    /** Apply the sidecars' Secret and the replica Deployments wanted, delete the surplus. Holds the lock. */
     const converge = (d: Desired) =>
       Effect.gen(function* () {
         const { spec } = d;
+        // Before the Deployments: a pod whose Secret is missing does not start (CreateContainerConfigError).
+        // Owned by the record, it goes with the server; without credentials there is none to apply.
+        const secret = sidecarSecret(spec, config, owner(spec.serverId, d.uid));
+        if (secret !== undefined) yield* client.apply(secret).pipe(Effect.mapError(unavailable));
         for (let index = 0; index < spec.replicas; index++) {
           const name = deploymentName(spec.serverId, index);
           const ports = yield* portsFor(name);
@@ -128,6 +144,15 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
           assigned.delete(x.name);
         }
       });
+
+    /** A spec read from a record lacks the sidecar's token (serverRecord): its Secret has it. */
+    const withStoredToken = (spec: ServerSpec): Effect.Effect<ServerSpec, BackendError> =>
+      spec.sidecar === undefined
+        ? Effect.succeed(spec)
+        : client.get("v1", "Secret", ns, sidecarSecretName(spec.serverId)).pipe(
+            Effect.mapError(unavailable),
+            Effect.map((secret) => withSidecarToken(spec, secret)),
+          );
 
     const applyRecord = (spec: ServerSpec) =>
       client.apply(serverRecord(spec, config)).pipe(
@@ -152,7 +177,7 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
     const recordsVersion = yield* listInto(client, recordsSpec, cache.records).pipe(Effect.mapError(unavailable));
     const deploymentsVersion = yield* listInto(client, deploymentsSpec, cache.deployments).pipe(Effect.mapError(unavailable));
     const podsVersion = yield* listInto(client, podsSpec, cache.pods).pipe(Effect.mapError(unavailable));
-    for (const r of cache.records.values()) if (!r.deleting) desired.set(r.spec.serverId, { spec: r.spec, uid: r.uid });
+    for (const r of cache.records.values()) if (!r.deleting) desired.set(r.spec.serverId, { spec: yield* withStoredToken(r.spec), uid: r.uid });
 
     const wanted = (serverId: string, index: number): boolean => {
       const d = desired.get(serverId);
@@ -240,8 +265,9 @@ export const makeKubernetesBackendWith = (config: KubernetesBackendConfig, clien
       scale: (serverId, replicas, placements) =>
         lock.withPermits(1)(
           Effect.gen(function* () {
-            const current = desired.get(serverId)?.spec ?? decodeRecord(yield* client.get("v1", "ConfigMap", ns, recordName(serverId)).pipe(Effect.mapError(unavailable)))?.spec;
-            if (current === undefined) return yield* fail({ _tag: "NotFound", serverId });
+            const recorded = desired.get(serverId)?.spec ?? decodeRecord(yield* client.get("v1", "ConfigMap", ns, recordName(serverId)).pipe(Effect.mapError(unavailable)))?.spec;
+            if (recorded === undefined) return yield* fail({ _tag: "NotFound", serverId });
+            const current = desired.has(serverId) ? recorded : yield* withStoredToken(recorded);
             const decoded = validateServerSpec({ ...current, replicas, ...(placements !== undefined ? { placements } : {}) });
             if (Either.isLeft(decoded)) return yield* fail({ _tag: "InvalidSpec", problems: decoded.left });
             const d = yield* applyRecord(decoded.right);

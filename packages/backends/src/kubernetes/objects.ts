@@ -1,8 +1,9 @@
 // The objects the Kubernetes backend creates, as pure functions of the spec and the config:
 // a server record (a ConfigMap holding the spec, owner of everything else of the server), one
-// Deployment per replica index, a Service per lease, and a HorizontalPodAutoscaler per
-// autoscaled lease. Labels follow app.kubernetes.io/* plus Berth's own ownership labels.
-import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, placementOf, replicaId, type ServerSpec, sidecarEnvironment } from "../spec.js";
+// Deployment per replica index, a Secret with its sidecars' credentials, a Service per lease, and
+// a HorizontalPodAutoscaler per autoscaled lease. Labels follow app.kubernetes.io/* plus Berth's own ownership labels.
+import { createHash } from "node:crypto";
+import { LABEL_GROUP, LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_SERVER_ID, LABEL_VALUE_PATTERN, placementOf, replicaId, SIDECAR_ENV, type ServerSpec, sidecarEnvironment } from "../spec.js";
 import type { KubernetesBackendConfig } from "./config.js";
 import type { KubeObject } from "./kube-client.js";
 
@@ -12,6 +13,12 @@ export const FIELD_MANAGER = "berth";
 export const SPEC_KEY = "spec.json";
 /** Annotation of a replica Deployment: its host ports "http,grpc,metrics" (host-network mode). */
 export const ANNOTATION_HOST_PORTS = "berth.dev/host-ports";
+/**
+ * Annotation of a replica's pod template: a digest of its sidecar credentials. A pod reads a
+ * Secret's values into its environment when it starts, so new credentials must change the
+ * template for the Deployment to replace the pod (as a plain env value used to).
+ */
+export const ANNOTATION_SIDECAR_CREDENTIALS = "berth.dev/sidecar-credentials";
 /** Annotation with the GPU indices the core placed the replica on (the device plugin picks the devices). */
 export const ANNOTATION_GPUS = "berth.dev/gpus";
 /** Pods holding a lease carry `lease.berth.dev/<lease>: loaded`; the lease's Service selects it. */
@@ -30,6 +37,8 @@ export interface HostPorts {
 
 export const recordName = (serverId: string): string => `berth-server-${serverId}`;
 export const deploymentName = (serverId: string, index: number): string => replicaId(serverId, index);
+/** The server's Secret of sidecar credentials (a DNS subdomain: server ids are DNS labels of at most 63). */
+export const sidecarSecretName = (serverId: string): string => `berth-sidecar-${serverId}`;
 export const leaseLabel = (leaseName: string): string => `${LEASE_LABEL_PREFIX}${leaseName}`;
 
 /** Labels of every object of a server (selectors use only the berth.dev ones, which never change). */
@@ -57,14 +66,61 @@ export interface OwnerRef {
 
 const ownerReference = (owner: OwnerRef) => ({ ...owner, controller: true, blockOwnerDeletion: true });
 
-/** The server record: the desired state (spec, replica count, placements) that adoption reads back. */
+/** The spec without the sidecar's token: what the record keeps (the token lives in the server's Secret). */
+export function withoutSidecarToken(spec: ServerSpec): ServerSpec {
+  if (spec.sidecar?.token === undefined) return spec;
+  const { token: _, ...sidecar } = spec.sidecar;
+  return { ...spec, sidecar };
+}
+
+/** The record's spec with the token its Secret holds put back (adoption; the Secret's `data` is base64). */
+export function withSidecarToken(spec: ServerSpec, secret: Record<string, unknown> | undefined): ServerSpec {
+  const data = secret?.data as Record<string, unknown> | undefined;
+  const encoded = data?.[SIDECAR_ENV.token];
+  if (spec.sidecar === undefined || spec.sidecar.token !== undefined || typeof encoded !== "string") return spec;
+  const token = Buffer.from(encoded, "base64").toString("utf8");
+  return token === "" ? spec : { ...spec, sidecar: { ...spec.sidecar, token } };
+}
+
+/**
+ * The server record: the desired state (spec, replica count, placements) that adoption reads back.
+ * Whoever may read ConfigMaps may read it, so the sidecar's token stays out (sidecarSecret).
+ */
 export function serverRecord(spec: ServerSpec, config: KubernetesBackendConfig): KubeObject {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: recordName(spec.serverId), namespace: config.namespace, labels: serverLabels(spec, config) },
-    data: { [SPEC_KEY]: JSON.stringify(spec) },
+    data: { [SPEC_KEY]: JSON.stringify(withoutSidecarToken(spec)) },
   };
+}
+
+const sidecarCredentials = (spec: ServerSpec): Record<string, string> => (spec.sidecar === undefined ? {} : sidecarEnvironment(spec.sidecar));
+
+/**
+ * The server's sidecar credentials (berthd's per-server token, its CA): one Secret per server,
+ * keyed by the environment variable names, owned by the record (collected with the server).
+ * None when there are none (no auth, no TLS).
+ */
+export function sidecarSecret(spec: ServerSpec, config: KubernetesBackendConfig, owner: OwnerRef): KubeObject | undefined {
+  const credentials = Object.entries(sidecarCredentials(spec));
+  if (credentials.length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: sidecarSecretName(spec.serverId), namespace: config.namespace, labels: serverLabels(spec, config), ownerReferences: [ownerReference(owner)] },
+    type: "Opaque",
+    // `data`, not `stringData`: stringData is write-only, so server-side apply could not own its keys.
+    data: Object.fromEntries(credentials.map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")])),
+  };
+}
+
+/** A digest of the credentials, for ANNOTATION_SIDECAR_CREDENTIALS (not reversible: the token stays in the Secret). */
+function credentialsDigest(credentials: Record<string, string>): string {
+  const sorted = Object.keys(credentials)
+    .sort()
+    .map((k) => [k, credentials[k]]);
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 32);
 }
 
 const quantityMilli = (milli: number): string => `${Math.ceil(milli)}m`;
@@ -134,6 +190,8 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
   const sidecar = spec.sidecar;
+  const credentials = sidecarCredentials(spec);
+  const hasCredentials = Object.keys(credentials).length > 0;
   // Directory repositories are paths on berthd's machine: on a single-node or edge cluster they
   // are the node's too, and are mounted read-only at the same path (as the docker backend does).
   const repositoryDirs = sidecar === undefined || !config.mountHostRepositories ? [] : [...new Set(sidecar.repositories.map((r) => r.location).filter((l) => l.startsWith("/")))];
@@ -155,9 +213,11 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
               "--server-repository", config.modelMount,
               ...sidecar.repositories.flatMap((r) => ["--repository", `${r.name}=${r.location}`]),
             ],
-            // berthd's sidecar credentials (token, CA) in the environment, never in args. They are
-            // minted per server, so they live in the Deployment; a Secret per server is the next step.
-            ...(Object.keys(sidecarEnvironment(sidecar)).length > 0 ? { env: Object.entries(sidecarEnvironment(sidecar)).map(([name, value]) => ({ name, value })) } : {}),
+            // berthd's sidecar credentials (token, CA) in the environment, never in args, and read
+            // from the server's Secret: whoever reads Deployments or pods does not read the token.
+            ...(hasCredentials
+              ? { env: Object.keys(credentials).map((name) => ({ name, valueFrom: { secretKeyRef: { name: sidecarSecretName(spec.serverId), key: name } } })) }
+              : {}),
             volumeMounts: [
               { name: "models", mountPath: config.modelMount },
               { name: "model-cache", mountPath: CACHE_MOUNT },
@@ -177,7 +237,7 @@ export function replicaDeployment(spec: ServerSpec, index: number, config: Kuber
       selector: { matchLabels: selector },
       strategy: { type: "Recreate" },
       template: {
-        metadata: { labels, annotations },
+        metadata: { labels, annotations: { ...annotations, ...(hasCredentials ? { [ANNOTATION_SIDECAR_CREDENTIALS]: credentialsDigest(credentials) } : {}) } },
         spec: {
           ...(host ? { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } : {}),
           ...(nodeSelector !== undefined ? { nodeSelector } : {}),
