@@ -8,7 +8,7 @@
 import { rmSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { rngFromSeed, type Rng } from "@berth/core";
-import { isServiceError, timestampToMs, type BerthClient, type Lease } from "@berth/api/berth";
+import { isServiceError, timestampToMs, type BerthClient, type Lease, type LeasePhaseName } from "@berth/api/berth";
 import { collect, SIM_CONFIG, spawnBerthd, tempDir, type BerthdProcess } from "./berthd-process.js";
 
 export interface CrashOptions {
@@ -69,7 +69,7 @@ const crashConfig = (snapshotEvery: number) => ({
   nodes: [{ name: "n1", cpu: "10000", memory: "64Ti", gpus: [{ model: "A10", memory: "256Gi" }, { model: "A10", memory: "256Gi" }] }],
 });
 
-const TRANSITIONAL = ["LEASE_PHASE_PENDING", "LEASE_PHASE_PLACING", "LEASE_PHASE_LOADING"];
+const TRANSITIONAL: readonly LeasePhaseName[] = ["LEASE_PHASE_PENDING", "LEASE_PHASE_PLACING", "LEASE_PHASE_LOADING"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -203,6 +203,9 @@ const check = (leases: readonly Lease[], tracked: Map<string, Tracked>, round: n
 
 /** Every live lease Ready, every released one Released, nothing in between, every server Ready. */
 const converged = async (client: BerthClient, tracked: Map<string, Tracked>): Promise<boolean> => {
+  // Cheap first: while leases are still on their way, only those come back. (Listing every one
+  // of thousands of leases each poll kept berthd busy building views instead of converging.)
+  if ((await client.lease.list({ phases: [...TRANSITIONAL], pageSize: 1 })).leases.length > 0) return false;
   const { leases } = await client.lease.list({});
   const byId = new Map(leases.map((l) => [l.id, l]));
   for (const t of tracked.values()) {
