@@ -18,6 +18,7 @@ if (!state.up && !mustRun) console.warn(`skipping the Kubernetes e2e tests: ${st
 
 const SERVER_ID = "berth.dev/server-id";
 // Three pods share the 2-CPU node: small requests.
+const SIDECAR_SECRET = "e2e-sidecar-secret-0123456789abcdef";
 const SMALL = ["--cpu", "100m", "--memory", "512Mi"];
 const leaseLabel = (lease: string) => `lease.berth.dev/${lease}`;
 
@@ -37,7 +38,9 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend, end 
     await createTestNamespace(kubeconfig, namespace);
     // Apart from the backend's own tests (31000-31599); berthd's autoscaler is npm start's default
     // on one machine (hpa mode is test/e2e/kubernetes-hpa.test.ts's).
-    stack = await startKubeStack(kubeconfig, kubeTestConfig(namespace, { first: 32000, last: 32299 }));
+    // Sidecars authenticate (a token per server, minted from this secret, handed over in a Secret):
+    // every lease that reaches Ready here was loaded by a sidecar berthd let in.
+    stack = await startKubeStack(kubeconfig, { ...kubeTestConfig(namespace, { first: 32000, last: 32299 }), auth: { sidecarSecret: SIDECAR_SECRET } });
   }, 120_000);
 
   afterAll(async () => {
@@ -73,6 +76,14 @@ describe.skipIf(!state.up && !mustRun)("berthd with the kubernetes backend, end 
       ["sidecar", KUBE_IMAGE],
     ]);
     const hostHttp = containers[0]!.ports!.find((p) => p.name === "http")!.hostPort!;
+    // The sidecar's token comes from the server's Secret, never as a value in the pod spec.
+    const sidecarEnv = (pod.spec as { containers: { name: string; env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[] }).containers
+      .find((c) => c.name === "sidecar")!.env ?? [];
+    const tokenEnv = sidecarEnv.find((e) => e.name === "BERTH_SIDECAR_TOKEN");
+    expect(tokenEnv?.value).toBeUndefined();
+    expect(tokenEnv?.valueFrom?.secretKeyRef).toEqual({ name: `berth-sidecar-${serverId}`, key: "BERTH_SIDECAR_TOKEN" });
+    const secret = kubectlJson<KubeItem & { data?: Record<string, string> }>(kubeconfig, "-n", namespace, "get", "secret", `berth-sidecar-${serverId}`);
+    expect(Buffer.from(secret.data!["BERTH_SIDECAR_TOKEN"]!, "base64").toString("utf8").length).toBeGreaterThan(16);
 
     // The lease's Service selects exactly the pods holding it: this server's, not the other lease's.
     const service = kubectlJson<KubeItem>(kubeconfig, "-n", namespace, "get", "service", "kube-simple");
