@@ -1,3 +1,4 @@
+import type { FleetGaps } from "../eviction/fleet-gaps.js";
 import type { PoolSpec } from "../spec/types.js";
 import type { LeaseRecord } from "../lease/types.js";
 import { carryLeaseIndex, leaseIndexOf, noteLeaseWrite, type LeaseIndex } from "./lease-index.js";
@@ -104,6 +105,8 @@ export class Draft {
   lastAutoscaleAt: number;
   /** Snapshot.warmEvictions as of this step (replaced, never written in place). */
   warmEvictions: readonly number[];
+  /** Snapshot.fleetGaps as of this step (replaced, never written in place). */
+  fleetGaps: FleetGaps | undefined;
 
   constructor(
     readonly base: Snapshot,
@@ -125,6 +128,7 @@ export class Draft {
     this.rngState = base.rngState;
     this.lastAutoscaleAt = base.lastAutoscaleAt;
     this.warmEvictions = base.warmEvictions ?? [];
+    this.fleetGaps = base.fleetGaps;
   }
 
   /** A fresh id with `prefix` (server ids, decision numbers): from the snapshot's counter. */
@@ -198,6 +202,7 @@ export class Draft {
       rngState: this.rngState,
       lastAutoscaleAt: this.lastAutoscaleAt,
       ...(this.warmEvictions.length > 0 ? { warmEvictions: this.warmEvictions } : {}),
+      ...(this.fleetGaps !== undefined ? { fleetGaps: this.fleetGaps } : {}),
     };
     return { snapshot, intents: this.intents, rejections: this.rejections, changes: this.changes };
   }

@@ -29,6 +29,7 @@ const warmUntilOf = (draft: Draft, lease: LeaseRecord): number => {
     ...(starts !== undefined && starts.length === lease.recentGaps.length ? { idleStarts: starts } : {}),
     idleSince: lease.lastActivityAt,
     pressure: memoryPressureOf(draft),
+    ...(draft.fleetGaps !== undefined ? { fleet: draft.fleetGaps } : {}),
   });
   // A pre-warm window would unload and load again later; decide keeps it simple: warm or not.
   const byPolicy = lease.lastActivityAt + windows.keepAlive;

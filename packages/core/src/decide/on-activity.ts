@@ -3,11 +3,13 @@ import { modelMatches } from "../lease/ownership.js";
 import { isLive } from "../lease/phase.js";
 import type { LeaseRecord } from "../lease/types.js";
 import type { Draft } from "./draft.js";
+import { noteFleetGap } from "./fleet-gaps.js";
 import { updateLease } from "./lifecycle.js";
 import { revive, warmLeaseNamed } from "./on-lease-renewed.js";
 import type { EventOf } from "./types.js";
 
 const touch = (draft: Draft, lease: LeaseRecord, requests: number): void => {
+  noteFleetGap(draft, lease.lastActivityAt);
   const active = recordActivity(lease, draft.now, requests, draft.config.recentGapsLimit);
   updateLease(draft, active);
   // Requests for a warm lease's models bring it back when renewal by activity is on.

@@ -1,6 +1,7 @@
 import type { MetricSample } from "../autoscaler/types.js";
 import type { ClusterNode, GpuAssignment, NodeUse } from "../cluster/types.js";
 import type { EvictionVerdict } from "../eviction/types.js";
+import type { FleetGaps } from "../eviction/fleet-gaps.js";
 import type { LeaseFailure, LeasePhase, LeaseRecord } from "../lease/types.js";
 import type { CandidateVerdict } from "../placement/types.js";
 import type { LeaseSpec, ModelRef, PoolSpec, ServerTemplate } from "../spec/types.js";
@@ -133,6 +134,11 @@ export interface Snapshot {
    * a day old, so it stays bounded. Absent: none (snapshots stored before it existed read the same).
    */
   readonly warmEvictions?: readonly EpochMs[];
+  /**
+   * Every lease's idle gaps so far, binned, for the pooled keep-alive prior (decide/fleet-gaps.ts);
+   * kept only while the Berth keep-alive is configured. Absent: none seen.
+   */
+  readonly fleetGaps?: FleetGaps;
 }
 
 // ---------------------------------------------------------------------------------------------

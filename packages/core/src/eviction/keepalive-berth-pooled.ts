@@ -23,10 +23,14 @@
 // instance keys its per-lease summary by that array and ingests only the new gaps, and every
 // gap ingested joins the fleet. Decisions are deterministic given the sequence of calls.
 // Every gap is kept (in bins), so `historyLimit` does not apply here; without gap starts or
-// the idle period's start, it falls back to the exact berthWindows.
+// the idle period's start, it falls back to the exact berthWindows. A caller that keeps no
+// instance across calls (decide) hands the fleet's gaps in (`KeepAliveInput.fleet`, which
+// should hold this lease's gaps too, as the instance's fleet does); then they stand in for
+// the instance's.
 import { HOUR, type KeepAliveInput, type KeepAlivePolicy, type KeepAliveWindows } from "./keepalive.js";
 import { BERTH_KEEPALIVE, berthWindows, defaultBerthKeepAliveOptions, memoryPrice, type BerthKeepAliveOptions } from "./keepalive-berth.js";
 import { optimalPlan } from "./keepalive-plan.js";
+import { fleetProfile } from "./fleet-gaps.js";
 import { addBinned, binnedSupport, emptyBinnedGaps, GapProfile, type BinnedGaps } from "./gap-profile.js";
 import { shadowPrice } from "./memory-shadow-price.js";
 
@@ -64,7 +68,7 @@ export const weightedKeepAlive = (values: readonly number[], weights: readonly n
 export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeepAliveOptions): KeepAlivePolicy => {
   const leases = new WeakMap<readonly number[], LeaseSummary>();
   const shadow = o.pressureWindow > 0 ? shadowPrice(o.pressureWindow, o.referenceLoad) : undefined;
-  const fleet = new GapProfile(o.timeOfDayShiftAbove);
+  const seen = new GapProfile(o.timeOfDayShiftAbove);
   const halfHours = Math.round(o.timeOfDayWindow / HOUR);
   const minNear = Math.max(o.minSamples, o.timeOfDaySamples);
   // Scratch distributions, reused by every decision (a decision is synchronous).
@@ -85,7 +89,7 @@ export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeep
     }
     for (let i = lease.ingested; i < input.idleGaps.length; i++) {
       lease.own.add(starts[i], input.idleGaps[i]);
-      fleet.add(starts[i], input.idleGaps[i]);
+      seen.add(starts[i], input.idleGaps[i]);
     }
     lease.ingested = input.idleGaps.length;
     return lease.own;
@@ -95,12 +99,13 @@ export const pooledBerthKeepAlive = (o: BerthKeepAliveOptions = defaultBerthKeep
     const starts = input.idleStarts;
     if (input.idleSince === undefined || starts === undefined || starts.length !== input.idleGaps.length) return berthWindows(input, o);
     const own = ingest(input, starts);
+    const fleet = input.fleet === undefined ? seen : fleetProfile(input.fleet, o.timeOfDayShiftAbove);
     const penalty = o.referencePenalty ? o.referenceLoad : input.loadTime;
     // Memory at the operator's base price plus what the shared budget adds (memory-shadow-price.ts).
     const mu = shadow !== undefined && input.pressure !== undefined ? shadow.at(input.pressure.at ?? input.idleSince, input.pressure) : 0;
     const hold = (memoryPrice(o) + mu) * input.size;
     // The prior weighs at most as many gaps as the rest of the fleet has shown.
-    const k = Math.min(o.fleetPrior, fleet.total - own.total);
+    const k = Math.max(0, Math.min(o.fleetPrior, fleet.total - own.total));
     if (own.total + k < o.minSamples) {
       const breakEven = input.size > 0 ? penalty / hold : o.maxKeepAlive;
       return { prewarm: 0, keepAlive: Math.min(o.maxKeepAlive, breakEven), mode: "NoHistory" };

@@ -10,6 +10,7 @@
 //   (Berth's plans: keep through the short gaps, pre-warm for the long ones);
 // - keepAlive = Infinity: they stay warm until memory is needed and eviction picks them.
 import type { Bytes, DurationMs, EpochMs } from "../units.js";
+import type { FleetGaps } from "./fleet-gaps.js";
 import type { IdleHistogram } from "./idle-histogram.js";
 
 export interface KeepAliveInput {
@@ -29,6 +30,11 @@ export interface KeepAliveInput {
   readonly idleSince?: EpochMs;
   /** The fleet's shared GPU memory and how often it ran short, for policies that price it (absent: unknown). */
   readonly pressure?: MemoryPressure;
+  /**
+   * Every lease's gaps, kept by the caller, for policies with a fleet prior: the pooled Berth
+   * policy uses these instead of the gaps its instance has seen (absent: it pools those).
+   */
+  readonly fleet?: FleetGaps;
 }
 
 /** The fleet's shared GPU memory and how often it ran short. */
