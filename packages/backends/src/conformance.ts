@@ -114,6 +114,7 @@ export function runBackendConformance(name: string, makeLayer: () => Layer.Layer
       );
     }, testTimeout);
 
+    // Skipped for a backend that gives no way to kill one replica from outside (an option of the suite).
     it.skipIf(options.killReplica === undefined)("a killed replica is observed Down, then Ready again after a restart", async () => {
       const id = freshId("crash");
       await run(makeLayer, (backend) =>
@@ -217,6 +218,7 @@ export function runBackendConformance(name: string, makeLayer: () => Layer.Layer
       );
     }, testTimeout);
 
+    // Skipped for a backend that names no spec that cannot start (an option of the suite).
     it.skipIf(options.failingSpec === undefined)("a server that cannot start is StartFailed, with its log tail", async () => {
       const id = freshId("fails");
       const { spec, logContains } = options.failingSpec!(id);

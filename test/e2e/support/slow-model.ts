@@ -8,7 +8,7 @@
 // computes without ONNX Runtime.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeOnnxModel, formatModelConfig, OnnxDataType, rawData, type ModelConfig, type OnnxNode } from "@berth/repository";
+import { encodeOnnxModel, formatModelConfig, OnnxDataType, onnxConfig, rawData, requiredTensor, type ModelConfig, type OnnxNode } from "@berth/repository";
 
 export const SLOW_MODEL = "slow_mlp";
 const WIDTH = 64;
@@ -41,18 +41,7 @@ function slowOnnx(): Uint8Array {
   });
 }
 
-const slowConfig = (): ModelConfig => ({
-  name: SLOW_MODEL,
-  platform: "onnxruntime_onnx",
-  backend: "",
-  maxBatchSize: 0,
-  input: [{ name: "X", dataType: "FP32", dims: [WIDTH], optional: false }],
-  output: [{ name: "Y", dataType: "FP32", dims: [WIDTH], optional: false }],
-  instanceGroup: [{ count: 1, kind: "KIND_CPU", gpus: [] }],
-  versionPolicy: { kind: "latest", numVersions: 1 },
-  defaultModelFilename: "model.onnx",
-  parameters: new Map(),
-});
+const slowConfig = (): ModelConfig => onnxConfig(SLOW_MODEL, 0, [requiredTensor("X", "FP32", [WIDTH])], [requiredTensor("Y", "FP32", [WIDTH])]);
 
 /** Writes a repository holding only `slow_mlp` into `dir`, in Triton's layout. */
 export async function writeSlowRepository(dir: string): Promise<void> {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultDecideConfig, type DecideConfig } from "../../src/decide/index.js";
-import { GiB } from "../../src/units.js";
-import { leaseSpec, node, tagged, World } from "./fixtures.js";
+import { readyAutoscaledLease } from "./fixtures.js";
 
 // DecideConfig's stabilization windows reach the `hpa` policy decide builds: with a 3 s
 // scale-down window a lease shrinks 3 s after its load went, with Kubernetes' default (5 min)
@@ -10,12 +9,7 @@ import { leaseSpec, node, tagged, World } from "./fixtures.js";
 const autoscaling = { metric: "queue_time", target: 100, minReplicas: 1, maxReplicas: 3, policy: "hpa" as const };
 
 const scaledUpWorld = (config: DecideConfig) => {
-  const w = new World(config);
-  w.step({ _tag: "NodeObserved", at: 0, node: node("n0", 4) });
-  const requested = w.step({ _tag: "LeaseRequested", at: 0, id: "l1", spec: leaseSpec("a", { autoscaling, minDuration: 3_600_000 }) });
-  const serverId = tagged(requested.intents, "EnsureServer")[0]!.serverId;
-  w.step({ _tag: "ServerObserved", at: 0, serverId, state: "Up", readyReplicas: 1 });
-  w.step({ _tag: "ModelsLoaded", at: 0, serverId, leaseId: "l1", measuredMemory: 3 * GiB });
+  const { w, serverId } = readyAutoscaledLease(config, autoscaling);
   w.step({ _tag: "MetricObserved", at: 500, leaseId: "l1", sample: { value: 1_000, readyReplicas: 1 } });
   w.step({ _tag: "Tick", at: 1_000 });
   expect(w.snapshot.servers[serverId]!.replicas.length).toBeGreaterThan(1);
@@ -48,12 +42,7 @@ describe("decide: the hpa policy's stabilization windows from DecideConfig", () 
   });
 
   it("a scale-up window holds a scale-up until the load lasted that long", () => {
-    const w = new World(fast({ scaleUpStabilization: 5_000 }));
-    w.step({ _tag: "NodeObserved", at: 0, node: node("n0", 4) });
-    const requested = w.step({ _tag: "LeaseRequested", at: 0, id: "l1", spec: leaseSpec("a", { autoscaling, minDuration: 3_600_000 }) });
-    const serverId = tagged(requested.intents, "EnsureServer")[0]!.serverId;
-    w.step({ _tag: "ServerObserved", at: 0, serverId, state: "Up", readyReplicas: 1 });
-    w.step({ _tag: "ModelsLoaded", at: 0, serverId, leaseId: "l1", measuredMemory: 3 * GiB });
+    const { w, serverId } = readyAutoscaledLease(fast({ scaleUpStabilization: 5_000 }), autoscaling);
     const grownBy = (at: number): number => {
       for (let t = w.snapshot.now + 1_000; t <= at; t += 1_000) {
         w.step({ _tag: "MetricObserved", at: t - 500, leaseId: "l1", sample: { value: 1_000, readyReplicas: 1 } });

@@ -64,3 +64,14 @@ export class World {
 
 export const tagged = <T extends Intent["_tag"]>(intents: readonly Intent[], tag: T): Extract<Intent, { _tag: T }>[] =>
   intents.filter((i): i is Extract<Intent, { _tag: T }> => i._tag === tag);
+
+/** A World with one bespoke lease `l1` ("a", autoscaled by `autoscaling`) Ready on its own server on a 4-GPU node. */
+export const readyAutoscaledLease = (config: DecideConfig, autoscaling: NonNullable<LeaseSpec["autoscaling"]>): { w: World; serverId: string } => {
+  const w = new World(config);
+  w.step({ _tag: "NodeObserved", at: 0, node: node("n0", 4) });
+  const requested = w.step({ _tag: "LeaseRequested", at: 0, id: "l1", spec: leaseSpec("a", { autoscaling, minDuration: 3_600_000 }) });
+  const serverId = tagged(requested.intents, "EnsureServer")[0]!.serverId;
+  w.step({ _tag: "ServerObserved", at: 0, serverId, state: "Up", readyReplicas: 1 });
+  w.step({ _tag: "ModelsLoaded", at: 0, serverId, leaseId: "l1", measuredMemory: 3 * GiB });
+  return { w, serverId };
+};

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sampleMaxAge } from "../../src/decide/autoscale.js";
 import { defaultDecideConfig, type DecideConfig } from "../../src/decide/index.js";
-import { GiB } from "../../src/units.js";
-import { leaseSpec, node, tagged, World } from "./fixtures.js";
+import { readyAutoscaledLease } from "./fixtures.js";
 
 // A lease's metric comes from its replicas' reports, every sync period while they run. When the
 // reports stop, the last sample says nothing about the load now: the autoscaler must not scale
@@ -17,12 +16,7 @@ const config: DecideConfig = {
 };
 
 const grownToThree = () => {
-  const w = new World(config);
-  w.step({ _tag: "NodeObserved", at: 0, node: node("n0", 4) });
-  const requested = w.step({ _tag: "LeaseRequested", at: 0, id: "l1", spec: leaseSpec("a", { autoscaling, minDuration: 3_600_000 }) });
-  const serverId = tagged(requested.intents, "EnsureServer")[0]!.serverId;
-  w.step({ _tag: "ServerObserved", at: 0, serverId, state: "Up", readyReplicas: 1 });
-  w.step({ _tag: "ModelsLoaded", at: 0, serverId, leaseId: "l1", measuredMemory: 3 * GiB });
+  const { w, serverId } = readyAutoscaledLease(config, autoscaling);
   const replicas = () => w.snapshot.servers[serverId]!.replicas.length;
   for (let t = 1_000; t <= 5_000; t += 1_000) {
     w.step({ _tag: "MetricObserved", at: t - 500, leaseId: "l1", sample: { value: 1_000, readyReplicas: replicas() } });

@@ -11,14 +11,16 @@ export interface DemoModel {
   readonly onnx: Uint8Array;
 }
 
-const tensor = (name: string, dataType: ModelTensorConfig["dataType"], dims: number[]): ModelTensorConfig => ({
+/** A required tensor of a model's config. */
+export const requiredTensor = (name: string, dataType: ModelTensorConfig["dataType"], dims: number[]): ModelTensorConfig => ({
   name,
   dataType,
   dims,
   optional: false,
 });
 
-const onnxConfig = (
+/** The config of an ONNX Runtime model with one CPU instance, latest version, `model.onnx` (as the demo models have). */
+export const onnxConfig = (
   name: string,
   maxBatchSize: number,
   input: ModelTensorConfig[],
@@ -52,8 +54,8 @@ function simple(): DemoModel {
     config: onnxConfig(
       "simple",
       8,
-      [tensor("INPUT0", "INT32", [16]), tensor("INPUT1", "INT32", [16])],
-      [tensor("OUTPUT0", "INT32", [16]), tensor("OUTPUT1", "INT32", [16])],
+      [requiredTensor("INPUT0", "INT32", [16]), requiredTensor("INPUT1", "INT32", [16])],
+      [requiredTensor("OUTPUT0", "INT32", [16]), requiredTensor("OUTPUT1", "INT32", [16])],
     ),
     onnx: encodeOnnxModel(graph),
   };
@@ -95,7 +97,7 @@ function mlpFp32(): DemoModel {
     outputs: [{ name: "OUTPUT", elemType: OnnxDataType.FLOAT, shape: ["batch", MLP_OUTPUTS] }],
   };
   return {
-    config: onnxConfig("mlp_fp32", 16, [tensor("INPUT", "FP32", [MLP_INPUTS])], [tensor("OUTPUT", "FP32", [MLP_OUTPUTS])]),
+    config: onnxConfig("mlp_fp32", 16, [requiredTensor("INPUT", "FP32", [MLP_INPUTS])], [requiredTensor("OUTPUT", "FP32", [MLP_OUTPUTS])]),
     onnx: encodeOnnxModel(graph),
   };
 }
@@ -113,7 +115,7 @@ function int64Affine(): DemoModel {
     inputs: [{ name: "X", elemType: OnnxDataType.INT64, shape: ["n"] }],
     outputs: [{ name: "Y", elemType: OnnxDataType.INT64, shape: ["n"] }],
   };
-  return { config: onnxConfig("int64_affine", 0, [tensor("X", "INT64", [-1])], [tensor("Y", "INT64", [-1])]), onnx: encodeOnnxModel(graph) };
+  return { config: onnxConfig("int64_affine", 0, [requiredTensor("X", "INT64", [-1])], [requiredTensor("Y", "INT64", [-1])]), onnx: encodeOnnxModel(graph) };
 }
 
 /** `bool_not`: Y = not X on BOOL [batch, 4], batch up to 4. */
@@ -124,7 +126,7 @@ function boolNot(): DemoModel {
     inputs: [{ name: "X", elemType: OnnxDataType.BOOL, shape: ["batch", 4] }],
     outputs: [{ name: "Y", elemType: OnnxDataType.BOOL, shape: ["batch", 4] }],
   };
-  return { config: onnxConfig("bool_not", 4, [tensor("X", "BOOL", [4])], [tensor("Y", "BOOL", [4])]), onnx: encodeOnnxModel(graph) };
+  return { config: onnxConfig("bool_not", 4, [requiredTensor("X", "BOOL", [4])], [requiredTensor("Y", "BOOL", [4])]), onnx: encodeOnnxModel(graph) };
 }
 
 /** `bytes_identity`: TEXT_OUT = TEXT on BYTES (TYPE_STRING) of any length, no batch dimension. */
@@ -136,7 +138,7 @@ function bytesIdentity(): DemoModel {
     outputs: [{ name: "TEXT_OUT", elemType: OnnxDataType.STRING, shape: ["n"] }],
   };
   return {
-    config: onnxConfig("bytes_identity", 0, [tensor("TEXT", "STRING", [-1])], [tensor("TEXT_OUT", "STRING", [-1])]),
+    config: onnxConfig("bytes_identity", 0, [requiredTensor("TEXT", "STRING", [-1])], [requiredTensor("TEXT_OUT", "STRING", [-1])]),
     onnx: encodeOnnxModel(graph),
   };
 }
@@ -144,7 +146,7 @@ function bytesIdentity(): DemoModel {
 /** `broken`: a valid config whose model.onnx is not ONNX, so loading it fails inside ONNX Runtime. */
 function broken(): DemoModel {
   return {
-    config: onnxConfig("broken", 0, [tensor("X", "FP32", [1])], [tensor("Y", "FP32", [1])]),
+    config: onnxConfig("broken", 0, [requiredTensor("X", "FP32", [1])], [requiredTensor("Y", "FP32", [1])]),
     onnx: new TextEncoder().encode("this is not an ONNX model\n"),
   };
 }
